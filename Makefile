@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+# Both create .venv when it is missing and install the pinned stack first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.thioglass-installed
+OUT    ?= runs/default
+COMPOSITION ?= 75Li2S-25P2S5
+
+.PHONY: run test install bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/thioglass build $(COMPOSITION) --atoms 5000 --seed 1 -o $(OUT)/glass.extxyz
+	$(VENV)/bin/thioglass analyze $(OUT)/glass.extxyz --json $(OUT)/structure.json --plots $(OUT)/plots
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/thioglass bench analysis --out bench-results/analysis.json
+
+clean:
+	rm -rf $(VENV) runs bench-results
