@@ -1,0 +1,1 @@
+"""The force field: DeePMD datasets, training (paper architecture by default), evaluation, deviation."""

@@ -1,0 +1,116 @@
+"""Train, freeze and compress DeePMD models (TensorFlow backend), resumably.
+
+``dp --tf train`` runs as a subprocess in its own folder: a killed training leaves its last
+checkpoint (every ``save_freq`` steps) and rerunning :func:`train_model` restarts from it; a finished
+model is never retrained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from thioglass.errors import ThioglassError
+from thioglass.mlff.config import TrainSettings, deepmd_input
+
+FROZEN = "frozen_model.pb"
+COMPRESSED = "compressed_model.pb"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a trained model is and how far its training got."""
+
+    workdir: str
+    frozen_model: str
+    compressed_model: str | None
+    steps: int
+    final_rmse: dict[str, float]
+
+
+def neighbour_sel(systems: Sequence[str], rcut_angstrom: float, type_map: Sequence[str],
+                  margin: float = 1.2, max_frames: int = 200) -> tuple[int, ...]:
+    """``sel`` for se_e2_a: the largest number of neighbours of each type within ``rcut`` seen in the
+    data, times ``margin``, rounded up to a multiple of 4 (the way DeePMD pads)."""
+    import dpdata
+    import vesin
+
+    largest = np.zeros(len(type_map), dtype=int)
+    for folder in systems:
+        system = dpdata.System(folder, fmt="deepmd/npy", type_map=list(type_map))
+        types = system["atom_types"]
+        step = max(1, system.get_nframes() * len(systems) // max_frames)
+        for f in range(0, system.get_nframes(), step):
+            i, j = vesin.NeighborList(cutoff=rcut_angstrom, full_list=True).compute(
+                system["coords"][f], system["cells"][f], True, "ij")
+            counts = np.zeros((len(types), len(type_map)), dtype=int)
+            np.add.at(counts, (i, types[j]), 1)
+            largest = np.maximum(largest, counts.max(axis=0))
+    sel = np.ceil(np.maximum(largest, 1) * margin / 4).astype(int) * 4
+    return tuple(int(s) for s in sel)
+
+
+def read_lcurve(path: str | Path) -> dict[int, dict[str, float]]:
+    """Rows of ``lcurve.out`` by step; after a restart the later row of a repeated step wins."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    lines = path.read_text().splitlines()
+    header = next((l[1:].split() for l in lines if l.startswith("# step")), None)
+    rows: dict[int, dict[str, float]] = {}
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            continue
+        values = line.split()
+        if header and len(values) == len(header):
+            rows[int(float(values[0]))] = {k: float(v) for k, v in zip(header[1:], values[1:])}
+    return rows
+
+
+def _dp(args: list[str], workdir: Path, log_name: str, threads: int | None) -> None:
+    env = dict(os.environ)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
+                   DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    dp = Path(sys.executable).with_name("dp")
+    with open(workdir / log_name, "a") as log:
+        code = subprocess.call([str(dp), "--tf", *args], cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if code != 0:
+        tail = (workdir / log_name).read_text().strip().splitlines()[-1:] or ["(empty log)"]
+        raise ThioglassError(f"dp {args[0]} failed in {workdir} (exit {code}): {tail[0][:200]}; see {workdir / log_name}")
+
+
+def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Sequence[str],
+                validation_systems: Sequence[str] = (), *, compress: bool = True,
+                threads: int | None = None) -> TrainResult:
+    """Train one model in ``workdir`` (created), then freeze and optionally compress it.
+
+    Resumes from the newest checkpoint if a previous run was killed; returns at once if the model
+    was already trained to ``settings.schedule.steps``.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = settings.schedule.steps
+    frozen, compressed = workdir / FROZEN, workdir / COMPRESSED
+    done_step = max(read_lcurve(workdir / "lcurve.out"), default=-1)
+    finished = done_step >= target and frozen.exists() and (compressed.exists() or not compress)
+    if not finished:
+        doc = deepmd_input(settings, [str(Path(s).resolve()) for s in train_systems],
+                           [str(Path(s).resolve()) for s in validation_systems])
+        (workdir / "input.json").write_text(json.dumps(doc, indent=2))
+        if done_step < target:
+            restart = ["--restart", "model.ckpt"] if (workdir / "checkpoint").exists() else []
+            _dp(["train", "input.json", *restart], workdir, "train.log", threads)
+        _dp(["freeze", "-o", FROZEN], workdir, "freeze.log", threads)
+        if compress:
+            _dp(["compress", "-i", FROZEN, "-o", COMPRESSED], workdir, "compress.log", threads)
+    curve = read_lcurve(workdir / "lcurve.out")
+    last = max(curve, default=0)
+    return TrainResult(str(workdir), str(frozen), str(compressed) if compress else None, last, curve.get(last, {}))
