@@ -1,0 +1,76 @@
+"""Write structures in the format their file name asks for.
+
+=========================  ==========================================================
+name                       format
+=========================  ==========================================================
+``*.extxyz``, ``*.xyz``    extended XYZ (cell, pbc and per-atom arrays kept)
+``*.data``, ``*.lmp``      LAMMPS data, ``atom_style atomic``, all four types of
+                           TYPE_MAP (Li Si P S) with a Masses section, so type numbers
+                           are the same for every composition and the elements can be
+                           read back from the masses
+``*.vasp``, ``POSCAR*``,   VASP POSCAR, direct coordinates, atoms sorted in TYPE_MAP
+``CONTCAR*``               order
+``*.cif``                  CIF
+=========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ase
+import ase.io
+import numpy as np
+
+from thioglass.elements import TYPE_MAP
+from thioglass.errors import ThioglassError
+
+_BY_SUFFIX = {
+    ".extxyz": "extxyz",
+    ".xyz": "extxyz",
+    ".data": "lammps-data",
+    ".lmp": "lammps-data",
+    ".vasp": "vasp",
+    ".poscar": "vasp",
+    ".cif": "cif",
+}
+_VASP_NAMES = ("POSCAR", "CONTCAR")
+KNOWN_EXTENSIONS = (*_BY_SUFFIX, *_VASP_NAMES)
+
+
+def structure_format(path: Path | str) -> str:
+    """ASE format name for ``path``; raises ThioglassError for names it does not know."""
+    path = Path(path)
+    if path.name.upper().startswith(_VASP_NAMES):
+        return "vasp"
+    fmt = _BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise ThioglassError(
+            f"cannot tell the format of '{path.name}'; use one of {', '.join(KNOWN_EXTENSIONS)}"
+        )
+    return fmt
+
+
+def write_structure(atoms: ase.Atoms, path: Path | str) -> Path:
+    """Write ``atoms`` to ``path`` (format from the name, parent folders created)."""
+    path = Path(path)
+    fmt = structure_format(path)
+    unknown = sorted(set(atoms.get_chemical_symbols()) - set(TYPE_MAP))
+    if fmt in ("lammps-data", "vasp") and unknown:
+        raise ThioglassError(
+            f"elements {', '.join(unknown)} are not in the type map {' '.join(TYPE_MAP)}; "
+            "write this structure as .extxyz or .cif"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "lammps-data":
+        ase.io.write(path, atoms, format=fmt, atom_style="atomic", specorder=list(TYPE_MAP), masses=True)
+    elif fmt == "vasp":
+        ase.io.write(path, _sorted_by_type(atoms), format=fmt, direct=True, sort=False)
+    else:
+        ase.io.write(path, atoms, format=fmt)
+    return path
+
+
+def _sorted_by_type(atoms: ase.Atoms) -> ase.Atoms:
+    order = np.argsort([TYPE_MAP.index(s) for s in atoms.get_chemical_symbols()], kind="stable")
+    return atoms[order]
