@@ -1,0 +1,69 @@
+"""Where parallel work runs: a Dask client for a local cluster, a scheduler address, or a batch queue.
+
+Every stage that fans out (labelling, ensembles, replicas, temperatures) takes a
+``dask.distributed.Client`` from :func:`get_client`; nothing in thioglass schedules work by hand.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from thioglass.errors import ThioglassError
+
+QUEUES = ("slurm", "pbs", "sge", "lsf")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """``scheduler``: None for a local cluster, ``tcp://host:port`` for a running scheduler, or one of
+    ``slurm``/``pbs``/``sge``/``lsf`` for dask-jobqueue with ``queue_options`` (cores, memory, walltime,
+    ...) and ``jobs`` batch jobs. ``workers`` and ``threads_per_worker`` size the local cluster."""
+
+    scheduler: str | None = None
+    workers: int = 1
+    threads_per_worker: int = 2
+    jobs: int = 1
+    queue_options: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def get_client(settings: ClusterSettings = ClusterSettings()) -> Iterator[Any]:
+    """A connected ``dask.distributed.Client``, closed (with any cluster it started) on exit."""
+    from distributed import Client, LocalCluster
+
+    scheduler = settings.scheduler
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=settings.threads_per_worker,
+                               processes=True, dashboard_address=None)
+    elif scheduler in QUEUES:
+        cluster = _jobqueue_cluster(scheduler, settings)
+        cluster.scale(jobs=settings.jobs)
+    elif "://" in scheduler:
+        cluster = None
+    else:
+        raise ThioglassError(f"unknown scheduler '{scheduler}'; use tcp://host:port or one of {', '.join(QUEUES)}")
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+    except OSError as err:
+        raise ThioglassError(f"cannot reach the Dask scheduler {scheduler} ({err}); is it running?") from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _jobqueue_cluster(kind: str, settings: ClusterSettings) -> Any:
+    import dask_jobqueue
+
+    classes = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+    # One worker process per job: MD and training use the job's cores through their own threads.
+    options = {"cores": settings.threads_per_worker, "processes": 1, "memory": "8GB", **settings.queue_options}
+    try:
+        cluster = getattr(dask_jobqueue, classes[kind])(**options)
+    except (TypeError, ValueError) as err:
+        raise ThioglassError(f"bad {kind} options {sorted(options)}: {err}") from None
+    return cluster
