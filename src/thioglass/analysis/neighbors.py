@@ -9,13 +9,34 @@ vesin handles cutoffs larger than half the cell width and any triclinic cell (ch
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import numpy as np
 import vesin
+import vesin._neighbors
 from ase import Atoms
 
 from thioglass.errors import ThioglassError
+
+_memory_view = ctypes.pythonapi.PyMemoryView_FromMemory
+_memory_view.restype = ctypes.py_object
+_memory_view.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+_PYBUF_READ = 0x100
+
+
+def _ptr_to_numpy(ptr, shape, dtype, owner, device):  # noqa: ANN001 - vesin's private signature
+    # vesin 0.6.2 views its output through np.ctypeslib.as_array, which creates (and ctypes caches
+    # forever) a new array type for every list length: memory grows with the number of frames
+    # analysed (~6 MB per 500 lists). A plain memoryview of the same buffer has no such cache;
+    # vesin copies the view right away (copy=True), so the buffer's lifetime is unchanged.
+    count = int(np.prod(shape))
+    size = count * ctypes.sizeof(dtype)
+    view = _memory_view(ctypes.cast(ptr, ctypes.c_void_p), size, _PYBUF_READ)
+    return np.frombuffer(view, dtype=np.dtype(dtype), count=count).reshape(shape)
+
+
+vesin._neighbors._ptr_to_numpy = _ptr_to_numpy
 
 #: Below this volume (Å^3) a cell is treated as missing: ASE gives a zero cell to files without one.
 _MIN_VOLUME_A3 = 1e-6

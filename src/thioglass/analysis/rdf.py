@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import vesin
+from thioglass.analysis.neighbors import vesin  # patched: no per-frame memory growth
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 

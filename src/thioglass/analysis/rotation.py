@@ -123,7 +123,7 @@ def _pair_neighbors(
     centres: np.ndarray, others: np.ndarray, cell: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unique (centre, other) index pairs closer than ``radius`` (Å) under periodic boundaries."""
-    import vesin
+    from thioglass.analysis.neighbors import vesin  # patched: no per-frame memory growth
 
     inv = np.linalg.inv(cell)
     points = np.concatenate([centres, others]) @ inv
