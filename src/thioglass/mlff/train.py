@@ -40,7 +40,7 @@ def neighbour_sel(systems: Sequence[str], rcut_angstrom: float, type_map: Sequen
     """``sel`` for se_e2_a: the largest number of neighbours of each type within ``rcut`` seen in the
     data, times ``margin``, rounded up to a multiple of 4 (the way DeePMD pads)."""
     import dpdata
-    import vesin
+    from thioglass.analysis.neighbors import vesin  # patched: no per-frame memory growth
 
     largest = np.zeros(len(type_map), dtype=int)
     for folder in systems:
@@ -89,11 +89,12 @@ def _dp(args: list[str], workdir: Path, log_name: str, threads: int | None) -> N
 
 def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Sequence[str],
                 validation_systems: Sequence[str] = (), *, compress: bool = True,
-                threads: int | None = None) -> TrainResult:
+                threads: int | None = None, init_model: str | None = None) -> TrainResult:
     """Train one model in ``workdir`` (created), then freeze and optionally compress it.
 
     Resumes from the newest checkpoint if a previous run was killed; returns at once if the model
-    was already trained to ``settings.schedule.steps``.
+    was already trained to ``settings.schedule.steps``. ``init_model`` (a checkpoint prefix such as
+    ``../model_0/model.ckpt``) starts a fresh training from another model's weights.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +107,12 @@ def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Seq
                            [str(Path(s).resolve()) for s in validation_systems])
         (workdir / "input.json").write_text(json.dumps(doc, indent=2))
         if done_step < target:
-            restart = ["--restart", "model.ckpt"] if (workdir / "checkpoint").exists() else []
+            if (workdir / "checkpoint").exists():
+                restart = ["--restart", "model.ckpt"]
+            elif init_model:
+                restart = ["--init-model", str(Path(init_model).resolve())]
+            else:
+                restart = []
             _dp(["train", "input.json", *restart], workdir, "train.log", threads)
         _dp(["freeze", "-o", FROZEN], workdir, "freeze.log", threads)
         if compress:

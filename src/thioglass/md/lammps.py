@@ -1,0 +1,255 @@
+"""Run a :class:`~thioglass.md.protocol.Protocol` in LAMMPS with ``pair_style deepmd``.
+
+Each stage runs in its own folder as a separate ``lmp`` process (one MPI rank, OpenMP threads).
+Restart files are written every ``restart_every_steps``; a killed run rerun with the same protocol
+continues the unfinished stage from its newest restart (``run N upto``), and finished stages are
+never rerun. A run that blows up (temperature runaway, lost atoms, NaN, atoms too close) stops with
+a one-line :class:`ThioglassError` and leaves its last good frame as ``last_good.extxyz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from ase import Atoms
+
+from thioglass.elements import TYPE_MAP
+from thioglass.errors import ThioglassError
+from thioglass.md.protocol import Protocol, Stage
+from thioglass.md.results import MDResult, StageResult, check_frame, read_thermo, truncate_dump
+
+THERMO_COLUMNS = ("step", "temp", "pe", "ke", "etotal", "press", "vol", "density",
+                  "lx", "ly", "lz", "pxx", "pyy", "pzz", "pxy", "pxz", "pyz")
+
+
+@dataclass(frozen=True)
+class LammpsSettings:
+    """How LAMMPS runs: models (more than one adds DP-GEN model deviation output), threads, checks."""
+
+    model_paths: tuple[str, ...]
+    threads: int = 2
+    restart_every_steps: int = 1000
+    deviation_every_steps: int | None = None
+    runaway_factor: float = 3.0
+    min_distance_angstrom: float = 0.6
+
+    def __post_init__(self) -> None:
+        if not self.model_paths:
+            raise ThioglassError("LAMMPS needs a DeePMD model; pass --potential MODEL.pb")
+        for path in self.model_paths:
+            if not Path(path).is_file():
+                raise ThioglassError(f"model file {path} does not exist; train one or use the shipped default")
+
+
+def _deepmd_plugin() -> Path:
+    import deepmd
+
+    plugin = Path(deepmd.__file__).parent / "lib" / "libdeepmd_lmpplugin.so"
+    if not plugin.exists():
+        raise ThioglassError(f"DeePMD's LAMMPS plugin is missing at {plugin}; reinstall deepmd-kit")
+    return plugin
+
+
+def _environment(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    lib = str(Path(sys.executable).parent.parent / "lib")
+    env["LD_LIBRARY_PATH"] = lib + os.pathsep + env.get("LD_LIBRARY_PATH", "")
+    env.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
+               DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    return env
+
+
+def _newest_restart(folder: Path) -> tuple[Path, int] | None:
+    best = None
+    for path in folder.glob("restart.*.bin"):
+        step = int(path.name.split(".")[1])
+        if best is None or step > best[1]:
+            best = (path, step)
+    return best
+
+
+def stage_input(stage: Stage, protocol: Protocol, settings: LammpsSettings, start: str, first: bool,
+                restart_step: int | None) -> str:
+    """The LAMMPS input for one stage (``start``: data file, or restart file when resuming)."""
+    dt_ps = protocol.timestep_fs / 1000
+    n = stage.steps(protocol.timestep_fs)
+    dump_every = stage.dump_every_steps(protocol.timestep_fs)
+    models = " ".join(str(Path(m).resolve()) for m in settings.model_paths)
+    deviation = ""
+    if len(settings.model_paths) > 1:
+        every = settings.deviation_every_steps or dump_every
+        deviation = f" out_freq {every} out_file model_devi.out"
+    t_max = settings.runaway_factor * protocol.max_temperature_k + 500
+    lines = [
+        f"plugin load {_deepmd_plugin()}",
+        "units metal", "atom_style atomic", "boundary p p p", "atom_modify map yes",
+        f"read_restart {start}" if restart_step is not None else f"read_data {start}",
+        f"pair_style deepmd {models}{deviation}",
+        f"pair_coeff * * {' '.join(TYPE_MAP)}",
+        f"timestep {dt_ps}",
+        "neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
+        "thermo_modify lost error",
+    ]
+    if restart_step is None:
+        lines.append("reset_timestep 0")
+        if first:
+            lines.append(f"velocity all create {stage.t_start_k} {protocol.seed} dist gaussian mom yes rot no")
+    t0, t1 = stage.t_start_k, stage.final_temperature_k
+    if stage.ensemble == "nvt":
+        lines.append(f"fix md all nvt temp {t0} {t1} {stage.tdamp_ps}")
+    elif stage.ensemble == "npt":
+        lines.append(f"fix md all npt temp {t0} {t1} {stage.tdamp_ps} iso {stage.pressure_bar} "
+                     f"{stage.pressure_bar} {stage.pdamp_ps}")
+    else:
+        lines.append("fix md all nve")
+    columns = " ".join(f"$({c})" for c in THERMO_COLUMNS)
+    lines += [
+        "variable thalt equal temp",
+        f"fix halt all halt {min(100, n)} v_thalt > {t_max} error hard message yes",
+        f'fix thermo all print {min(protocol.thermo_every_steps, n)} "{columns}" append thermo.dat screen no',
+        f"dump traj all custom {dump_every} traj.dump id type element xu yu zu",
+        f"dump_modify traj element {' '.join(TYPE_MAP)} sort id append yes",
+        f"restart {settings.restart_every_steps} restart.*.bin",
+        f"thermo {min(protocol.thermo_every_steps, n)}",
+        f"run {n} upto start 0 stop {n}",
+        "write_data final.data nocoeff",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _kill_with_parent() -> None:
+    # A killed thioglass must not leave an orphan LAMMPS writing into the run folder.
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+
+
+def _run_lmp(folder: Path, settings: LammpsSettings, on_progress: Callable[[int], None] | None = None) -> None:
+    lmp = Path(sys.executable).with_name("lmp")
+    with open(folder / "screen.txt", "a") as screen:
+        process = subprocess.Popen([str(lmp), "-in", "in.lmp", "-log", "log.lammps", "-nocite"], cwd=folder,
+                                   stdout=screen, stderr=subprocess.STDOUT, env=_environment(settings.threads),
+                                   preexec_fn=_kill_with_parent)
+        while process.poll() is None:
+            time.sleep(1.0)
+            _prune_restarts(folder)
+            if on_progress is not None:
+                on_progress(_last_step(folder / "thermo.dat"))
+    if process.returncode != 0:
+        raise ThioglassError(_explain_failure(folder, process.returncode))
+
+
+def _prune_restarts(folder: Path, keep: int = 2) -> None:
+    # LAMMPS writes restart.<step>.bin forever; two are enough to survive a kill during a write.
+    files = sorted(folder.glob("restart.*.bin"), key=lambda p: int(p.name.split(".")[1]))
+    for path in files[:-keep]:
+        path.unlink(missing_ok=True)
+
+
+def _last_step(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 4096))
+            lines = handle.read().splitlines()
+        return int(float(lines[-1].split()[0])) if lines else 0
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _explain_failure(folder: Path, code: int) -> str:
+    text = (folder / "screen.txt").read_text(errors="replace") if (folder / "screen.txt").exists() else ""
+    errors = [line for line in text.splitlines() if "ERROR" in line]
+    message = errors[-1].strip() if errors else f"lmp exited with status {code}"
+    if "halt condition" in message.lower() or "fix halt" in message.lower():
+        message = "temperature runaway (fix halt): the MD blew up"
+    elif "lost atoms" in message.lower():
+        message = "atoms were lost: the MD blew up"
+    return f"{message} in {folder}; last good frame kept in {folder / 'last_good.extxyz'}"
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class LammpsEngine:
+    """Runs protocols with DeePMD models in LAMMPS."""
+
+    def __init__(self, settings: LammpsSettings) -> None:
+        self.settings = settings
+
+    def run(self, atoms: Atoms, protocol: Protocol, workdir: str | Path, progress: Progress | None = None) -> MDResult:
+        """Run ``protocol`` from ``atoms`` in ``workdir``; resumes whatever was left unfinished.
+
+        ``progress(stage_name, step, total_steps)`` is called about once a second.
+        """
+        from thioglass.io.write import write_structure
+
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        _check_protocol_file(workdir, protocol)
+        start = workdir / "initial.data"
+        if not start.exists():
+            write_structure(atoms, start)
+        results = []
+        for k, stage in enumerate(protocol.stages):
+            folder = workdir / f"{k:02d}_{stage.name}"
+            total = stage.steps(protocol.timestep_fs)
+            report = (lambda step, name=stage.name, n=total: progress(name, step, n)) if progress else None
+            results.append(self._run_stage(stage, protocol, folder, start, k == 0, report))
+            start = folder / "final.data"
+        return MDResult(str(workdir), tuple(results))
+
+    def _run_stage(self, stage: Stage, protocol: Protocol, folder: Path, start: Path, first: bool,
+                   report: Callable[[int], None] | None) -> StageResult:
+        if (folder / "done.json").exists():
+            return StageResult.from_folder(folder, stage)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._launch(stage, protocol, folder, start, first, report)
+        except ThioglassError as err:
+            if "restart" not in str(err).lower() or _newest_restart(folder) is None:
+                StageResult.save_last_good(folder)
+                raise
+            # The newest restart file was torn by a kill during its write: fall back to the older one.
+            _newest_restart(folder)[0].unlink()
+            self._launch(stage, protocol, folder, start, first, report)
+        result = StageResult.from_folder(folder, stage)
+        try:
+            check_frame(result.final_atoms(), self.settings.min_distance_angstrom, result.thermo_table())
+        except ThioglassError:
+            StageResult.save_last_good(folder)
+            raise
+        (folder / "done.json").write_text(json.dumps({"stage": asdict(stage), "steps": stage.steps(protocol.timestep_fs)}))
+        for path in folder.glob("restart.*.bin"):
+            path.unlink()
+        return result
+
+    def _launch(self, stage: Stage, protocol: Protocol, folder: Path, start: Path, first: bool,
+                report: Callable[[int], None] | None) -> None:
+        newest = _newest_restart(folder)
+        if newest is not None:
+            truncate_dump(folder / "traj.dump", before_step=newest[1])
+        else:
+            for stale in ("traj.dump", "thermo.dat", "model_devi.out"):
+                (folder / stale).unlink(missing_ok=True)
+        source = str(newest[0].resolve()) if newest else str(start.resolve())
+        restart_step = newest[1] if newest else None
+        (folder / "in.lmp").write_text(stage_input(stage, protocol, self.settings, source, first, restart_step))
+        _run_lmp(folder, self.settings, report)
+
+
+def _check_protocol_file(workdir: Path, protocol: Protocol) -> None:
+    record = workdir / "protocol.json"
+    current = json.dumps(asdict(protocol), sort_keys=True)
+    if record.exists() and record.read_text() != current:
+        raise ThioglassError(f"{workdir} holds a run with a different protocol; use a new --out folder or delete it")
+    record.write_text(current)

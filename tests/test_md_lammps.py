@@ -1,0 +1,116 @@
+"""LAMMPS engine: protocol stages, resume after a kill, blow-up detection, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read
+
+from thioglass.errors import ThioglassError
+from thioglass.io import iter_frames
+from thioglass.md.lammps import LammpsEngine, LammpsSettings
+from thioglass.md.protocol import Protocol, Stage, melt_quench, preset
+from thioglass.md.results import check_frame
+
+MODEL = str(Path(__file__).parent / "data" / "tiny_li3ps4.pb")
+
+
+def _cell() -> Atoms:
+    return read(str(files("thioglass") / "data" / "structures" / "Li3PS4_beta-Pnma_mp-985583-r2SCAN.vasp")) * (2, 1, 1)
+
+
+def _gentle(total_ps: float = 0.2) -> Protocol:
+    return melt_quench(preset("smoke", melt_k=400, final_k=300, melt_ps=total_ps / 2, anneal_ps=total_ps / 2,
+                              cooling_rate_k_per_s=1e15, dump_every_ps=0.02))
+
+
+def test_protocol_runs_every_stage(tmp_path):
+    protocol = _gentle()
+    result = LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=50)).run(_cell(), protocol, tmp_path)
+    assert [s.name for s in result.stages] == ["melt", "cool", "anneal"]
+    for stage, spec in zip(result.stages, protocol.stages):
+        steps = [a.info.get("timestep") for a in iter_frames(stage.trajectory)]
+        assert len(steps) == spec.steps(1.0) // spec.dump_every_steps(1.0) + 1
+        thermo = stage.thermo_table()
+        assert thermo["step"][-1] == spec.steps(1.0) and np.isfinite(thermo["temp"]).all()
+    final = result.final_atoms()
+    assert final.get_chemical_formula() == _cell().get_chemical_formula()
+    assert not list(Path(tmp_path).glob("*/restart.*.bin"))  # cleaned once a stage is done
+
+
+def test_killed_run_resumes_without_redoing_work(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\nsys.path.insert(0, %r)\n" % str(Path(__file__).parent)
+        + "from test_md_lammps import _cell, MODEL\n"
+        "from thioglass.md.lammps import LammpsEngine, LammpsSettings\n"
+        "from thioglass.md.protocol import melt_quench, preset\n"
+        "p = melt_quench(preset('smoke', melt_k=400, final_k=300, melt_ps=0.6, anneal_ps=0.1, "
+        "cooling_rate_k_per_s=1e15, dump_every_ps=0.02))\n"
+        "LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), p, sys.argv[1])\n"
+    )
+    work = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, str(script), str(work)], start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((work / "00_melt").glob("restart.*.bin")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGKILL)  # thioglass and its LAMMPS child die together
+    process.wait()
+    assert not (work / "00_melt" / "done.json").exists(), "the run finished before it could be killed"
+    restarts = sorted(int(p.name.split(".")[1]) for p in (work / "00_melt").glob("restart.*.bin"))
+    assert restarts and restarts[-1] < 600
+
+    protocol = melt_quench(preset("smoke", melt_k=400, final_k=300, melt_ps=0.6, anneal_ps=0.1,
+                                  cooling_rate_k_per_s=1e15, dump_every_ps=0.02))
+    result = LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), protocol, work)
+    melt_log = (work / "00_melt" / "in.lmp").read_text()
+    assert "read_restart" in melt_log and "velocity all create" not in melt_log
+    steps = [a.info["timestep"] for a in iter_frames(result.stages[0].trajectory)]
+    assert steps == list(range(0, 601, 20)), "dump frames lost or repeated across the restart"
+    done = (work / "00_melt" / "done.json").stat().st_mtime
+    LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), protocol, work)
+    assert (work / "00_melt" / "done.json").stat().st_mtime == done
+
+
+def test_blow_up_stops_with_one_line_and_keeps_last_good_frame(tmp_path):
+    hot = Protocol((Stage("inferno", "nvt", 2.0, 6000.0, dump_every_ps=0.01),), timestep_fs=4.0)
+    with pytest.raises(ThioglassError) as err:
+        LammpsEngine(LammpsSettings((MODEL,), runaway_factor=1.0)).run(_cell(), hot, tmp_path)
+    assert "blew up" in str(err.value) and "\n" not in str(err.value)
+    last = read(tmp_path / "00_inferno" / "last_good.extxyz")
+    assert np.isfinite(last.positions).all() and len(last) == len(_cell())
+
+
+def test_close_atoms_and_nan_are_caught():
+    atoms = Atoms("Li2", positions=[[0, 0, 0], [0.3, 0, 0]], cell=[5, 5, 5], pbc=True)
+    with pytest.raises(ThioglassError, match="apart"):
+        check_frame(atoms, 0.6)
+    atoms.positions[1, 0] = np.nan
+    with pytest.raises(ThioglassError, match="NaN"):
+        check_frame(atoms, 0.6)
+
+
+def test_bad_settings(tmp_path):
+    with pytest.raises(ThioglassError, match="does not exist"):
+        LammpsSettings(("missing.pb",))
+    with pytest.raises(ThioglassError, match="unknown preset"):
+        preset("turbo")
+    with pytest.raises(ThioglassError, match="unknown setting"):
+        preset("quick", melt_temperature=2)
+    with pytest.raises(ThioglassError, match="ensemble"):
+        Stage("x", "npe", 1.0, 300.0)
+    engine = LammpsEngine(LammpsSettings((MODEL,)))
+    (tmp_path / "protocol.json").write_text(json.dumps({"different": True}))
+    with pytest.raises(ThioglassError, match="different protocol"):
+        engine.run(_cell(), _gentle(), tmp_path)
