@@ -36,7 +36,7 @@ def get_client(settings: ClusterSettings = ClusterSettings()) -> Iterator[Any]:
     scheduler = settings.scheduler
     if scheduler is None:
         cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=settings.threads_per_worker,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
     elif scheduler in QUEUES:
         cluster = _jobqueue_cluster(scheduler, settings)
         cluster.scale(jobs=settings.jobs)

@@ -144,7 +144,7 @@ def _run_lmp(folder: Path, settings: LammpsSettings, on_progress: Callable[[int]
             time.sleep(1.0)
             _prune_restarts(folder)
             if on_progress is not None:
-                on_progress(_last_step(folder / "thermo.dat"))
+                on_progress(last_step(folder / "thermo.dat"))
     if process.returncode != 0:
         raise ThioglassError(_explain_failure(folder, process.returncode))
 
@@ -156,7 +156,7 @@ def _prune_restarts(folder: Path, keep: int = 2) -> None:
         path.unlink(missing_ok=True)
 
 
-def _last_step(path: Path) -> int:
+def last_step(path: Path) -> int:
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, path.stat().st_size - 4096))
@@ -195,7 +195,7 @@ class LammpsEngine:
 
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        _check_protocol_file(workdir, protocol)
+        check_protocol_file(workdir, protocol)
         start = workdir / "initial.data"
         if not start.exists():
             write_structure(atoms, start)
@@ -247,7 +247,7 @@ class LammpsEngine:
         _run_lmp(folder, self.settings, report)
 
 
-def _check_protocol_file(workdir: Path, protocol: Protocol) -> None:
+def check_protocol_file(workdir: Path, protocol: Protocol) -> None:
     record = workdir / "protocol.json"
     current = json.dumps(asdict(protocol), sort_keys=True)
     if record.exists() and record.read_text() != current:
