@@ -66,7 +66,10 @@ REFERENCES: dict[str, tuple[ReferenceInfo, Callable[[], Calculator]]] = {
     ]
 }
 
-DEFAULT_REFERENCE = "sevennet-0"
+# Chosen on evidence (docs/reference-comparison.md): its r2SCAN head gives the bundled crystals' densities
+# within 2.3 % on average (the PBE models: 6-8 %, too open like PBE itself), and it is the closest
+# for the Li-P-S crystals that dominate the glasses (beta-Li3PS4, Li7P3S11, Li7PS6, Li4P2S6: 0.2-0.9 %).
+DEFAULT_REFERENCE = "sevennet-mf-0-r2scan"
 
 
 def list_references() -> list[ReferenceInfo]:

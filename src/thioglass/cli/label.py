@@ -1,0 +1,55 @@
+"""``thioglass label``: reference labels (energy, forces, virial) for structures, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from thioglass.cli.options import Scheduler, Workers, dask_client
+
+
+def label(
+    structures: list[Path] = typer.Argument(None, help="Structure or trajectory files to label (every frame)."),
+    store: Path = typer.Option(..., "--store", "-s", help="Label store folder; rerunning skips frames already there."),
+    reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, vasp, or ase:module:Class."),
+    import_file: Optional[list[Path]] = typer.Option(None, "--import", help="Import labelled DFT data (OUTCAR, vasprun.xml, extxyz)."),
+    frames: str = typer.Option(":", "--frames", help="Frames of each file to label, START:STOP:STEP."),
+    list_references: bool = typer.Option(False, "--list", help="List the bundled references and exit."),
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+) -> None:
+    """Label structures with a reference calculator through Dask, or import your own DFT labels."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if list_references:
+        from thioglass.reference.calculators import list_references as bundled
+
+        table = Table("name", "level of theory", "description")
+        for info in bundled():
+            table.add_row(info.name, info.level_of_theory, info.description)
+        console.print(table)
+        return
+    from thioglass.io import iter_frames
+    from thioglass.mlff.dataset import import_labels, summarise
+    from thioglass.reference.label import LabelStore, label_frames
+    from thioglass.runinfo import RunSummary
+
+    target = LabelStore(store)
+    summary = RunSummary("label", {"structures": [str(s) for s in structures or []], "reference": reference,
+                                   "imports": [str(f) for f in import_file or []], "frames": frames})
+    with summary.stage("import"):
+        for path in import_file or []:
+            console.print(f"imported {import_labels(path, target)} new frames from {path}")
+    if structures:
+        all_frames = (atoms for path in structures for atoms in iter_frames(path, frames=frames))
+        with summary.stage("label"), dask_client(workers, scheduler) as client:
+            report = label_frames(all_frames, reference, target, client=client, progress=True)
+        console.print(f"labelled {report.labelled}, already done {report.already_done}, failed {report.failed}")
+    stats = summarise(target)
+    console.print(f"store {store}: {stats['frames']} labelled frames, {stats['failed']} failed")
+    summary.add_output("store", store)
+    summary.write(store / "summary.json")

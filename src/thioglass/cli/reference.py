@@ -1,0 +1,56 @@
+"""``thioglass reference``: the bundled reference models, and their evidence on the crystal library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from thioglass.cli.options import Scheduler, Workers, dask_client
+
+app = typer.Typer(help="Reference models for labels: list them, compare them on the bundled crystals.",
+                  no_args_is_help=True)
+
+
+@app.command("list")
+def list_() -> None:
+    """The bundled references (their weights ship in their wheels)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from thioglass.reference.calculators import DEFAULT_REFERENCE, list_references
+
+    table = Table("name", "level of theory", "description")
+    for info in list_references():
+        table.add_row(info.name + (" (default)" if info.name == DEFAULT_REFERENCE else ""), info.level_of_theory,
+                      info.description)
+    Console().print(table)
+
+
+@app.command("compare")
+def compare(
+    json_out: Path = typer.Option(..., "--json", help="Where to write the comparison."),
+    references: Optional[str] = typer.Option(None, "--references", help="Comma-separated names (default: all bundled)."),
+    crystals: Optional[str] = typer.Option(None, "--crystals", help="Comma-separated crystals (default: the library)."),
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+) -> None:
+    """Relax every crystal with every reference; compare densities with experiment."""
+    import json
+
+    from rich.console import Console
+
+    from thioglass.build.crystals import crystal_names
+    from thioglass.reference.calculators import REFERENCES
+    from thioglass.reference.compare import compare_references, markdown_table
+
+    chosen_refs = references.split(",") if references else list(REFERENCES)
+    chosen = crystals.split(",") if crystals else [c for c in crystal_names() if c != "Li10GeP2S12"]
+    with dask_client(workers, scheduler) as client:
+        result = compare_references(chosen_refs, chosen, client=client)
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(result, indent=2))
+    json_out.with_suffix(".md").write_text(markdown_table(result) + "\n")
+    Console().print(markdown_table(result))
+    Console().print(f"closest to experiment: {result['best']}")

@@ -1,0 +1,51 @@
+"""``thioglass test-model``: RMSE of a model against labelled frames, with parity plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def test_model(
+    data: Path = typer.Option(..., "--data", "-d", help="Label store or labelled extxyz/OUTCAR/vasprun.xml file."),
+    json_out: Path = typer.Option(..., "--json", help="Where to write the metrics JSON."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Frozen DeePMD model (.pb); default: the shipped model."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Folder for parity plots (PNG)."),
+) -> None:
+    """Energy per atom, force and virial RMSE of a model on labelled data."""
+    import json
+    import tempfile
+
+    from rich.console import Console
+
+    from thioglass.md.engine import default_model
+    from thioglass.mlff.dataset import import_labels, store_frames
+    from thioglass.mlff.evaluate import parity
+    from thioglass.reference.label import LabelStore
+    from thioglass.runinfo import RunSummary
+
+    console = Console()
+    model_path = str(model) if model else str(default_model())
+    summary = RunSummary("test-model", {"model": model_path, "data": str(data)})
+    with tempfile.TemporaryDirectory() as scratch:
+        if data.is_dir():
+            store = LabelStore(data)
+        else:
+            store = LabelStore(Path(scratch) / "store")
+            import_labels(data, store)
+        with summary.stage("evaluate"):
+            result = parity(model_path, store_frames(store))
+    metrics = result.metrics()
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps({"model": model_path, "data": str(data), **metrics}, indent=2))
+    if plots:
+        from thioglass.report.mlff_plots import parity_plots
+
+        for name, path in parity_plots(result, plots).items():
+            summary.add_output(name, path)
+    console.print(f"{metrics['frames']} frames: energy {metrics['rmse_energy_mev_per_atom']:.2f} meV/atom, "
+                  f"force {metrics['rmse_force_ev_per_angstrom']:.3f} eV/Å")
+    summary.add_output("json", json_out)
+    summary.write(json_out.with_suffix(".summary.json"))

@@ -1,0 +1,138 @@
+"""Exploration for concurrent learning: start structures, MD tasks, and candidate selection."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from thioglass.errors import ThioglassError
+from thioglass.learn.config import ExplorationPlan, InitialData, Selection
+
+
+def start_structure(system: str, seed: int) -> Atoms:
+    """``crystal:NAME[:AxBxC]`` or ``glass:COMPOSITION:ATOMS`` as an ASE cell."""
+    kind, _, rest = system.partition(":")
+    if kind == "crystal" and rest:
+        from thioglass.build.crystals import load_crystal, parse_supercell
+
+        name, _, supercell = rest.partition(":")
+        return load_crystal(name, parse_supercell(supercell) if supercell else (1, 1, 1))
+    if kind == "glass" and rest.count(":") == 1:
+        from thioglass.build import BuildSettings, build_glass
+
+        composition, atoms = rest.split(":")
+        return build_glass(composition, settings=BuildSettings(n_atoms=int(atoms), seed=seed))
+    raise ThioglassError(f"system '{system}' is not crystal:NAME[:AxBxC] or glass:COMPOSITION:ATOMS")
+
+
+def strained(atoms: Atoms, strain: float) -> Atoms:
+    """Isotropic linear strain (``0.1`` stretches every cell vector by 10 %), atoms scaled along."""
+    out = atoms.copy()
+    out.set_cell(np.asarray(atoms.cell) * (1 + strain), scale_atoms=True)
+    return out
+
+
+def initial_frames(plan: InitialData) -> list[Atoms]:
+    """Rattled, randomly strained copies of the seed crystals and glasses (the paper's start)."""
+    rng = np.random.default_rng(plan.seed)
+    systems = [f"crystal:{c}" for c in plan.crystals] + [f"glass:{g}:{plan.glass_atoms}" for g in plan.glasses]
+    frames = []
+    for k, system in enumerate(systems):
+        base = start_structure(system, seed=plan.seed + k)
+        for copy in range(plan.copies):
+            deformation = np.eye(3) + rng.uniform(-plan.max_strain, plan.max_strain, (3, 3))
+            atoms = base.copy()
+            atoms.set_cell(np.asarray(base.cell) @ deformation, scale_atoms=True)
+            atoms.rattle(plan.rattle_angstrom, seed=int(rng.integers(2**31)))
+            frames.append(atoms)
+    return frames
+
+
+@dataclass(frozen=True)
+class ExploreTask:
+    """One MD run of the exploration plan."""
+
+    name: str
+    system: str
+    temperature_k: float
+    pressure_bar: float
+    strain: float
+    ensemble: str
+
+
+def exploration_tasks(plan: ExplorationPlan) -> list[ExploreTask]:
+    """The Cartesian product of systems, temperatures, pressures, strains and ensembles.
+
+    NVT runs keep the strained cell; NPT ignores the strain except as a starting point, so an NPT
+    task is made only once per (system, T, P) at zero strain plus the strained starts.
+    """
+    tasks = []
+    for system, t, p, eps, ens in itertools.product(plan.systems, plan.temperatures_k, plan.pressures_bar,
+                                                    plan.strains, plan.ensembles):
+        if ens == "nvt" and p != plan.pressures_bar[0]:
+            continue  # pressure is meaningless at fixed volume
+        name = f"{len(tasks):03d}_{system.replace(':', '_')}_{ens}_{t:g}K_{p:g}bar_{eps:+g}"
+        tasks.append(ExploreTask(name, system, float(t), float(p), float(eps), ens))
+    return tasks
+
+
+def read_deviation(path: str | Path) -> dict[int, float]:
+    """sigma_f_max by timestep from LAMMPS' ``model_devi.out`` (column max_devi_f)."""
+    table = np.loadtxt(path, ndmin=2)
+    if table.size == 0:
+        return {}
+    return {int(row[0]): float(row[4]) for row in table}
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """Counts of explored frames by trust window and the chosen candidates."""
+
+    accurate: int
+    candidate: int
+    failed: int
+    chosen: list[Atoms]
+
+    @property
+    def total(self) -> int:
+        return self.accurate + self.candidate + self.failed
+
+    def fractions(self) -> dict[str, float]:
+        n = max(self.total, 1)
+        return {"accurate": self.accurate / n, "candidate": self.candidate / n, "failed": self.failed / n}
+
+
+def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: int) -> SelectionResult:
+    """Classify every explored frame by sigma_f_max and pick at most ``max_candidates`` candidates.
+
+    ``runs``: (trajectory, model_devi.out) pairs whose frames share timesteps.
+    """
+    from thioglass.io import iter_frames
+
+    accurate = candidate = failed = 0
+    pool: list[Atoms] = []
+    for trajectory, deviation_file in runs:
+        if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
+            continue  # an exploration that died before its first sample
+        deviation = read_deviation(deviation_file)
+        for atoms in iter_frames(trajectory):
+            sigma = deviation.get(int(atoms.info.get("timestep", -1)))
+            if sigma is None:
+                continue
+            if sigma < selection.sigma_low:
+                accurate += 1
+            elif sigma < selection.sigma_high:
+                candidate += 1
+                clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True),
+                              cell=atoms.cell, pbc=True)
+                clean.info["sigma_f_max"] = sigma
+                pool.append(clean)
+            else:
+                failed += 1
+    rng = np.random.default_rng(seed)
+    keep = sorted(rng.choice(len(pool), size=min(len(pool), selection.max_candidates), replace=False)) if pool else []
+    return SelectionResult(accurate, candidate, failed, [pool[i] for i in keep])

@@ -1,0 +1,171 @@
+"""DP-GEN-style concurrent learning: train an ensemble, explore with MD, select by deviation, label.
+
+State lives on disk under ``config.workdir``: ``labels/`` (every reference label, one file per
+frame), and ``iter.NNN/`` with ``train/model_i``, ``explore/<task>``, ``select.json``,
+``candidates.extxyz`` and ``record.json`` once the iteration is complete. Every step is
+idempotent, so ``thioglass learn`` killed at any point resumes where it stopped without retraining,
+re-exploring or relabelling what is done.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ase.io import read, write
+
+from thioglass.learn.config import LearnConfig
+from thioglass.learn.explore import (ExploreTask, exploration_tasks, initial_frames, select_candidates,
+                                     start_structure, strained)
+from thioglass.mlff.config import Schedule, TrainSettings, architecture
+from thioglass.mlff.dataset import SplitSettings, write_training_sets
+from thioglass.mlff.train import TrainResult, neighbour_sel, train_model
+from thioglass.reference.label import LabelStore, label_frames
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One row of the learning table."""
+
+    iteration: int
+    labels_total: int
+    explored: int
+    accurate: int
+    candidate: int
+    failed: int
+    accurate_fraction: float
+    labelled: int
+    label_failures: int
+    rmse_e_val_ev_per_atom: float | None
+    rmse_f_val_ev_per_angstrom: float | None
+
+
+def _map(client: Any, function: Callable, items: list, *args: Any) -> list:
+    if client is None:
+        return [function(item, *args) for item in items]
+    futures = [client.submit(function, item, *args, pure=False) for item in items]
+    return client.gather(futures)
+
+
+def _train_member(index: int, folder: str, settings: TrainSettings, data: dict, threads: int,
+                  previous: str | None) -> TrainResult:
+    member = settings.with_(seed=settings.seed + 1000 * index)
+    init = f"{previous}/model_{index}/model.ckpt" if previous else None
+    return train_model(Path(folder) / f"model_{index}", member, data["train"], data["validation"],
+                       compress=False, threads=threads, init_model=init)
+
+
+def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[str], iteration: int) -> tuple[str, str]:
+    from thioglass.md.lammps import LammpsEngine, LammpsSettings
+    from thioglass.md.protocol import Protocol, Stage
+
+    plan = config.exploration
+    stage = Stage("explore", task.ensemble, plan.duration_ps, task.temperature_k, pressure_bar=task.pressure_bar,
+                  dump_every_ps=plan.sample_every_ps)
+    # A stable per-task seed (not hash(), which changes between processes) keeps a resumed task's protocol equal.
+    protocol = Protocol((stage,), timestep_fs=plan.timestep_fs, seed=1 + iteration * 7919 + zlib.crc32(task.name.encode()) % 7919)
+    atoms = strained(start_structure(task.system, seed=config.initial.seed), task.strain)
+    engine = LammpsEngine(LammpsSettings(tuple(models), threads=config.threads, runaway_factor=4.0,
+                                         min_distance_angstrom=0.3))
+    workdir = Path(folder) / task.name
+    try:
+        result = engine.run(atoms, protocol, workdir)
+    except Exception as err:  # noqa: BLE001 - a blown-up exploration still yields its frames
+        (workdir / "failed.txt").write_text(str(err))
+        return str(workdir / "00_explore" / "traj.dump"), str(workdir / "00_explore" / "model_devi.out")
+    return result.stages[0].trajectory, result.stages[0].deviation or ""
+
+
+class Learner:
+    """Runs the loop of a :class:`LearnConfig`; ``log`` receives one line per step."""
+
+    def __init__(self, config: LearnConfig, client: Any = None, log: Log = print) -> None:
+        self.config = config
+        self.client = client
+        self.log = log
+        self.root = Path(config.workdir)
+        self.store = LabelStore(self.root / "labels")
+
+    def run(self) -> list[IterationRecord]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        self._seed_labels()
+        records = []
+        for k in range(self.config.iterations):
+            record = self.iteration(k)
+            records.append(record)
+            self._write_table(records)
+            if record.accurate_fraction >= self.config.converged_accurate_fraction:
+                self.log(f"converged at iteration {k}: {record.accurate_fraction:.1%} accurate")
+                break
+        return records
+
+    def _seed_labels(self) -> None:
+        marker = self.root / "initial.done"
+        if marker.exists():
+            return
+        frames = initial_frames(self.config.initial)
+        report = label_frames(frames, self.config.reference, self.store, client=self.client)
+        self.log(f"initial data: {report.labelled} labelled, {report.already_done} already done, {report.failed} failed")
+        marker.write_text(json.dumps(asdict(report)))
+
+    def iteration(self, k: int) -> IterationRecord:
+        folder = self.root / f"iter.{k:03d}"
+        record_file = folder / "record.json"
+        if record_file.exists():
+            return IterationRecord(**json.loads(record_file.read_text()))
+        folder.mkdir(parents=True, exist_ok=True)
+        models, metrics = self._train(k, folder)
+        selection_file = folder / "select.json"
+        if not selection_file.exists():
+            tasks = exploration_tasks(self.config.exploration)
+            self.log(f"iteration {k}: exploring {len(tasks)} MD tasks")
+            runs = _map(self.client, _explore, tasks, str(folder / "explore"), self.config, models, k)
+            result = select_candidates(runs, self.config.selection, self.config.selection.seed + k)
+            if result.chosen:
+                write(folder / "candidates.extxyz", result.chosen)
+            selection_file.write_text(json.dumps({"accurate": result.accurate, "candidate": result.candidate,
+                                                  "failed": result.failed, "chosen": len(result.chosen)}))
+        selection = json.loads(selection_file.read_text())
+        chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
+        report = label_frames(chosen, self.config.reference, self.store, client=self.client)
+        explored = selection["accurate"] + selection["candidate"] + selection["failed"]
+        record = IterationRecord(k, len(self.store.keys()), explored, selection["accurate"], selection["candidate"],
+                                 selection["failed"], selection["accurate"] / max(explored, 1),
+                                 report.labelled + report.already_done, report.failed,
+                                 metrics.get("rmse_e_val"), metrics.get("rmse_f_val"))
+        record_file.write_text(json.dumps(asdict(record)))
+        self.log(f"iteration {k}: {record.accurate_fraction:.1%} accurate, {record.candidate} candidates, "
+                 f"{record.failed} failed, {record.labelled} labelled")
+        return record
+
+    def _train(self, k: int, folder: Path) -> tuple[list[str], dict]:
+        plan = self.config.training
+        data_dir = folder / "data"
+        if not (data_dir / "systems.json").exists():
+            data = write_training_sets(self.store, data_dir, SplitSettings(plan.validation_fraction, seed=k))
+            (data_dir / "systems.json").write_text(json.dumps(data))
+        data = json.loads((data_dir / "systems.json").read_text())
+        arch = architecture(plan.architecture)
+        sel_file = self.root / "sel.json"
+        if not sel_file.exists():  # fixed once so every iteration's models share one descriptor
+            sel_file.write_text(json.dumps(neighbour_sel(data["train"], arch.rcut_angstrom, ("Li", "Si", "P", "S"))))
+        settings = TrainSettings(architecture=arch, seed=plan.seed, sel=tuple(json.loads(sel_file.read_text())),
+                                 schedule=Schedule(steps=plan.steps, disp_freq=max(1, plan.steps // 20),
+                                                   save_freq=max(1, plan.steps // 10)))
+        previous = str(self.root / f"iter.{k - 1:03d}" / "train") if k > 0 and plan.init_from_previous else None
+        self.log(f"iteration {k}: training {plan.models} models on {len(self.store.keys())} labels")
+        results = _map(self.client, _train_member, list(range(plan.models)), str(folder / "train"), settings, data,
+                       self.config.threads, previous)
+        return [r.frozen_model for r in results], results[0].final_rmse
+
+    def _write_table(self, records: list[IterationRecord]) -> None:
+        (self.root / "iterations.json").write_text(json.dumps([asdict(r) for r in records], indent=2))
+        from thioglass.report.learn_plots import plot_iterations
+
+        plot_iterations([asdict(r) for r in records], self.root / "iterations.png")

@@ -1,0 +1,102 @@
+"""Concurrent learning end to end on a tiny plan: iterations, selection, resume, config errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from thioglass.errors import ThioglassError
+from thioglass.learn.config import load_config
+from thioglass.learn.explore import exploration_tasks, read_deviation, select_candidates
+from thioglass.learn.loop import Learner
+
+PLAN = {
+    "workdir": "run",
+    "reference": "sevennet-0",
+    "iterations": 1,
+    "converged_accurate_fraction": 1.01,
+    "initial": {"crystals": ["beta-Li3PS4"], "copies": 6, "rattle_angstrom": 0.05, "max_strain": 0.03},
+    "training": {"architecture": "fast", "steps": 60, "models": 2},
+    "exploration": {"systems": ["crystal:beta-Li3PS4"], "temperatures_k": [300], "duration_ps": 0.1,
+                    "sample_every_ps": 0.01},
+    "selection": {"sigma_low": 0.0, "sigma_high": 100.0, "max_candidates": 3},
+}
+
+
+def _config(tmp_path: Path, **changes) -> Path:
+    plan = {**PLAN, **changes}
+    path = tmp_path / "learn.yml"
+    path.write_text(yaml.safe_dump(plan))
+    return path
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    root = tmp_path_factory.mktemp("learn")
+    records = Learner(load_config(_config(root)), log=lambda line: None).run()
+    return root, records
+
+
+def test_one_iteration_trains_explores_selects_and_labels(learned):
+    root, records = learned
+    (record,) = records
+    assert record.explored == 11 and record.candidate == 11 and record.accurate == 0
+    assert record.labelled == 3 and record.labels_total == 6 + 3
+    iteration = root / "run" / "iter.000"
+    assert len(list((iteration / "train").glob("model_*/frozen_model.pb"))) == 2
+    assert json.loads((root / "run" / "iterations.json").read_text())[0]["candidate"] == 11
+    assert (root / "run" / "iterations.png").stat().st_size > 0
+
+
+def test_resume_adds_an_iteration_without_redoing_the_first(learned):
+    root, _ = learned
+    model = root / "run" / "iter.000" / "train" / "model_0" / "frozen_model.pb"
+    stamp = model.stat().st_mtime
+    records = Learner(load_config(_config(root, iterations=2)), log=lambda line: None).run()
+    assert [r.iteration for r in records] == [0, 1]
+    assert model.stat().st_mtime == stamp
+    assert records[1].labels_total == 6 + 3 + 3
+    log = (root / "run" / "iter.001" / "train" / "model_0" / "train.log").read_text()
+    assert "initialize from model" in log  # later iterations start from the previous weights
+
+
+def test_selection_respects_the_trust_window(tmp_path):
+    from ase.build import bulk
+
+    from thioglass.io.lammps_dump import dump_frame_text
+
+    cell = bulk("Li", cubic=True) * (2, 2, 2)
+    (tmp_path / "traj.dump").write_text("".join(dump_frame_text(cell, timestep=s) for s in (0, 10, 20, 30)))
+    (tmp_path / "devi.out").write_text("#\n" + "".join(f"{s} 0 0 0 {v} 0 0\n" for s, v in ((0, 0.1), (10, 0.25), (20, 0.3), (30, 0.9))))
+    from thioglass.learn.config import Selection
+
+    result = select_candidates([(str(tmp_path / "traj.dump"), str(tmp_path / "devi.out"))], Selection(0.2, 0.4, 1), seed=0)
+    assert (result.accurate, result.candidate, result.failed, len(result.chosen)) == (1, 2, 1, 1)
+    assert 0.2 <= result.chosen[0].info["sigma_f_max"] < 0.4
+    assert read_deviation(tmp_path / "devi.out")[30] == 0.9
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ThioglassError, match="unknown key"):
+        load_config(_config(tmp_path, temperature=3))
+    with pytest.raises(ThioglassError, match="unknown key"):
+        load_config(_config(tmp_path, training={"stpes": 3}))
+    with pytest.raises(ThioglassError, match="sigma_low"):
+        load_config(_config(tmp_path, selection={"sigma_low": 0.5, "sigma_high": 0.4}))
+    with pytest.raises(ThioglassError, match="does not exist"):
+        load_config(tmp_path / "missing.yml")
+    (tmp_path / "bad.yml").write_text("a: [1,\n")
+    with pytest.raises(ThioglassError, match="not valid YAML"):
+        load_config(tmp_path / "bad.yml")
+
+
+def test_exploration_plan_product(tmp_path):
+    config = load_config(_config(tmp_path, exploration={"systems": ["crystal:Li2S", "glass:75Li2S-25P2S5:64"],
+                                                        "temperatures_k": [300, 900], "pressures_bar": [1, 100],
+                                                        "strains": [-0.1, 0.0, 0.1], "ensembles": ["nvt", "npt"]}))
+    tasks = exploration_tasks(config.exploration)
+    assert len(tasks) == 2 * 2 * 3 * (1 + 2)  # NVT runs once per pressure set, NPT at each pressure
+    assert len({t.name for t in tasks}) == len(tasks)
