@@ -43,6 +43,59 @@ def analysis(
     _print(record, out, Console())
 
 
+@app.command("md")
+def md(
+    out: Path = typer.Option(..., "--out", "-o", help="JSON file for the results."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Frozen DeePMD model (default: the shipped one)."),
+    sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated cell sizes in atoms (default 300,4500)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="MD steps per timing run."),
+    reference: Optional[str] = typer.Option("sevennet-mf-0-r2scan", "--reference", help="Reference compared through ASE ('' to skip)."),
+    threads: int = typer.Option(2, "--threads", help="OpenMP threads for LAMMPS."),
+    quick: bool = typer.Option(False, "--quick", help="Small sizes: seconds instead of minutes."),
+) -> None:
+    """Atom-steps/s of a DeePMD model in LAMMPS (frozen, compressed) vs its reference, and preset ns/day."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+
+    from thioglass.bench.common import write_json
+    from thioglass.bench.md import MDBenchSettings, run_md_benchmark
+    from thioglass.runinfo import RunSummary
+
+    changes = {"model": str(model) if model else None, "threads": threads, "reference": reference or None}
+    if sizes:
+        changes["sizes"] = tuple(int(s) for s in sizes.split(","))
+    if steps:
+        changes["steps"] = steps
+    settings = MDBenchSettings.quick(**changes) if quick else MDBenchSettings(**changes)
+    summary = RunSummary(command="bench md", inputs=asdict(settings))
+    console = Console(stderr=True)
+    with console.status("starting") as status, summary.stage("benchmark"):
+        record = run_md_benchmark(settings, on_stage=lambda message: status.update(message))
+    write_json(record, out)
+    summary.add_output("json", out)
+    summary.write(out.with_name(f"{out.stem}.summary.json"))
+    _print_md(record, Console())
+
+
+def _print_md(record: dict, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="thioglass bench md", show_header=False)
+    for variant, by_size in record["lammps"].items():
+        for size, rate in by_size.items():
+            table.add_row(f"LAMMPS {variant}, {size} atoms",
+                          f"{rate['katom_steps_per_s']:.2f} katom-step/s, {rate['ns_per_day_1fs']:.3f} ns/day")
+    if record["reference"]:
+        ref = record["reference"]
+        table.add_row(f"{ref['name']} (ASE), {ref['atoms']} atoms", f"{ref['atom_steps_per_s']:.0f} atom-step/s")
+        table.add_row("speed-up over the reference", f"{record['speedup_over_reference'] or float('nan'):.0f}x")
+    for name, preset in record["presets"].items():
+        table.add_row(f"preset {name} ({preset['atoms']} atoms)",
+                      f"{preset['ns_per_day']:.3f} ns/day, {preset['hours_per_replica']:.2f} h per replica")
+    console.print(table)
+
+
 def _print(record: dict, out: Path, console) -> None:
     from rich.table import Table
 

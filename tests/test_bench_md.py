@@ -1,0 +1,33 @@
+"""thioglass bench md: log parsing and preset arithmetic; the full run is slow (pytest -m slow)."""
+
+import json
+
+import pytest
+
+from thioglass.bench.md import MDBenchSettings, _preset_estimates, loop_rate, run_md_benchmark
+from thioglass.md.protocol import PRESETS, melt_quench
+
+
+def test_loop_rate_reads_the_last_run(tmp_path):
+    log = tmp_path / "log.lammps"
+    log.write_text("Loop time of 9.0 on 1 procs for 10 steps with 5 atoms\n"
+                   "Loop time of 2.0 on 2 procs for 300 steps with 1000 atoms\n")
+    rate = loop_rate(log)
+    assert rate["katom_steps_per_s"] == pytest.approx(150.0)
+    assert rate["ns_per_day_1fs"] == pytest.approx(300e-6 / 2.0 * 86400)
+
+
+def test_preset_estimates_scale_with_size():
+    record = {"lammps": {"compressed": {"300": {"katom_steps_per_s": 15.0}, "4500": {"katom_steps_per_s": 15.0}}}}
+    estimates = _preset_estimates(record, PRESETS, melt_quench)
+    quick = estimates["quick"]
+    assert quick["ns_per_day"] == pytest.approx(50 * 86400e-6)  # 15000 atom-steps/s over 300 atoms
+    steps = sum(s.steps(1.0) for s in melt_quench(PRESETS["quick"]).stages)
+    assert quick["hours_per_replica"] == pytest.approx(steps / 50 / 3600)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_end_to_end(tmp_path):
+    record = run_md_benchmark(MDBenchSettings.quick(reference=None))
+    assert record["lammps"]["frozen"] and record["presets"]["paper"]["ns_per_day"] > 0
+    json.dumps(record)
