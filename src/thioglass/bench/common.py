@@ -10,12 +10,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psutil
+
+from thioglass.runinfo import package_versions
 
 _BENCH_PACKAGES = ("thioglass", "numpy", "scipy", "ase", "vesin", "freud-analysis", "matplotlib", "psutil")
 _MB = 1024.0 * 1024.0
@@ -23,12 +24,7 @@ _MB = 1024.0 * 1024.0
 
 def machine_info() -> dict[str, Any]:
     """CPU, memory, OS and the versions of the packages that set the speed."""
-    versions = {}
-    for name in _BENCH_PACKAGES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    versions = package_versions(_BENCH_PACKAGES)
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu_model": _cpu_model(),

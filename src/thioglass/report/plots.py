@@ -52,20 +52,25 @@ def total_rdf_figure(rdf: Mapping) -> Figure:
     return fig
 
 
-def partial_rdf_figure(rdf: Mapping) -> Figure:
-    """Every partial g_ij(r), one panel per pair (scales differ by orders of magnitude)."""
-    partials = rdf["partials"]
+def _partials_figure(x: np.ndarray, partials: Mapping, xlabel: str, symbol: str, title: str) -> Figure:
+    """One panel per pair (the scales of partials differ by orders of magnitude)."""
     fig, axes = _axes_grid(len(partials))
-    r = rdf["r_angstrom"]
-    for ax, (pair, g) in zip(axes, partials.items()):
-        ax.plot(r, g, lw=1.0)
+    for ax, (pair, values) in zip(axes, partials.items()):
+        ax.plot(x, values, lw=1.0)
         ax.axhline(1.0, color="grey", lw=0.5, ls="--")
         ax.set_title(pair, fontsize=10)
-        ax.set_xlabel("r (Å)")
-        ax.set_ylabel(f"g$_{{\\mathrm{{{pair}}}}}$(r)")
-        ax.set_xlim(0.0, float(np.max(r)))
-    fig.suptitle("Partial radial distribution functions")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(symbol.format(pair=pair))
+        ax.set_xlim(float(np.min(x)), float(np.max(x)))
+    fig.suptitle(title)
     return fig
+
+
+def partial_rdf_figure(rdf: Mapping) -> Figure:
+    """Every partial g_ij(r), one panel per pair."""
+    r = np.asarray(rdf["r_angstrom"])
+    return _partials_figure(r, rdf["partials"], "r (Å)", "g$_{{\\mathrm{{{pair}}}}}$(r)",
+                            "Partial radial distribution functions")
 
 
 def total_sq_figure(sq: Mapping) -> Figure:
@@ -82,17 +87,9 @@ def total_sq_figure(sq: Mapping) -> Figure:
 
 def partial_sq_figure(sq: Mapping) -> Figure:
     """Every partial S_ij(Q), one panel per pair."""
-    partials = sq["partials"]
-    fig, axes = _axes_grid(len(partials))
-    q = sq["q_inv_angstrom"]
-    for ax, (pair, s) in zip(axes, partials.items()):
-        ax.plot(q, s, lw=1.0)
-        ax.axhline(1.0, color="grey", lw=0.5, ls="--")
-        ax.set_title(pair, fontsize=10)
-        ax.set_xlabel("Q (Å$^{-1}$)")
-        ax.set_ylabel(f"S$_{{\\mathrm{{{pair}}}}}$(Q)")
-    fig.suptitle("Partial structure factors (Faber-Ziman)")
-    return fig
+    q = np.asarray(sq["q_inv_angstrom"])
+    return _partials_figure(q, sq["partials"], "Q (Å$^{-1}$)", "S$_{{\\mathrm{{{pair}}}}}$(Q)",
+                            "Partial structure factors (Faber-Ziman)")
 
 
 def qn_en_figure(qn: Mapping, en: Mapping) -> Figure:
