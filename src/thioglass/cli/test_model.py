@@ -22,12 +22,16 @@ def test_model(
 
     from thioglass.md.engine import default_model
     from thioglass.mlff.dataset import import_labels, store_frames
-    from thioglass.mlff.evaluate import parity
+    from thioglass.errors import ThioglassError
+    from thioglass.mlff.evaluate import load_model, parity
     from thioglass.reference.label import LabelStore
     from thioglass.runinfo import RunSummary
 
     console = Console()
     model_path = str(model) if model else str(default_model())
+    load_model(model_path)  # a missing or broken model fails before any data is read
+    if not data.exists():
+        raise ThioglassError(f"{data} does not exist; give a label store folder or a labelled data file")
     summary = RunSummary("test-model", {"model": model_path, "data": str(data)})
     with tempfile.TemporaryDirectory() as scratch:
         if data.is_dir():
