@@ -1,0 +1,329 @@
+"""Elastic constants of a glass at temperature: stresses averaged over MD of 12 strained cells.
+
+The static route (relax, strain, stress) is :class:`thioglass.analysis.elastic.ElasticStep`;
+this module adds the route the paper uses for glasses (its ref. 34, Clavier et al. 2017):
+
+1. ``reference``: NPT at the temperature; the mean volume over the second half of the run
+   sets the reference cell (the input cell scaled isotropically, as the ``iso`` barostat
+   does), so the reference state is at the target pressure on average.
+2. For each of the 6 Voigt directions and both signs, the reference structure is strained
+   affinely and run in NVT; the thermo stress after ``equilibrate_ps`` is averaged in
+   ``n_blocks`` consecutive blocks.
+3. ``C_ij = (sigma_i(+e_j) - sigma_i(-e_j)) / 2e`` from the block means, with the standard
+   error over blocks (:func:`~thioglass.analysis.elastic.elastic_tensor_from_stresses`) and
+   delete-one-block jackknife errors of B, G, E and nu.
+
+All 12 runs start from the same positions and draw the same initial velocities (same seed),
+so their trajectories stay correlated for a while and part of the thermal noise cancels in the
+stress differences.
+
+Stress conventions: LAMMPS' thermo pressure tensor (bar) is ``P = -sigma``, so
+``sigma_GPa = -P_bar * 1e-4`` (tension positive, as :mod:`thioglass.analysis.elastic` wants).
+LAMMPS only takes lower-triangular cells, so each strained cell is rotated into that form
+before it runs (``r_lammps = Q r``) and its stress is rotated back, ``sigma = Q^T sigma_lammps Q``:
+C comes out in the frame of the input structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from thioglass.analysis.elastic import VOIGT_PAIRS, elastic_tensor_from_stresses, strained_cells, vrh
+from thioglass.errors import ThioglassError
+from thioglass.md.protocol import Protocol, Stage
+from thioglass.properties.runner import JobProgress, MDJob, run_jobs
+
+#: bar to GPa.
+BAR_TO_GPA = 1e-4
+_VOIGT_NAMES = ("xx", "yy", "zz", "yz", "xz", "xy")
+_MODULI = ("bulk_modulus_vrh_GPa", "shear_modulus_vrh_GPa", "youngs_modulus_GPa", "poisson_ratio")
+
+
+@dataclass(frozen=True)
+class ElasticMDSettings:
+    """Parameters of the MD route (times in ps, temperature in K, pressure in bar).
+
+    Attributes
+    ----------
+    temperature_k:
+        Temperature of every run.
+    strain:
+        Engineering strain magnitude (the paper: 0.01).
+    reference_ps:
+        NPT run that sets the reference volume; 0 uses the input cell as it is.
+    equilibrate_ps:
+        Start of each strained NVT run that is discarded.
+    production_ps:
+        Part of each strained run whose stress is averaged.
+    n_blocks:
+        Blocks the production stress is cut into (samples for the uncertainties; each block
+        should be longer than the stress autocorrelation time, ~0.1-1 ps).
+    thermo_every_steps:
+        MD steps between stress samples.
+    """
+
+    temperature_k: float = 300.0
+    strain: float = 0.01
+    reference_ps: float = 20.0
+    equilibrate_ps: float = 5.0
+    production_ps: float = 20.0
+    n_blocks: int = 5
+    timestep_fs: float = 1.0
+    thermo_every_steps: int = 10
+    pressure_bar: float = 1.0
+    tdamp_ps: float = 0.1
+    pdamp_ps: float = 1.0
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.strain < 0.1:
+            raise ThioglassError(f"elastic strain {self.strain} is outside (0, 0.1); use a small strain such as 0.01")
+        if self.temperature_k <= 0 or self.production_ps <= 0 or self.equilibrate_ps < 0 or self.reference_ps < 0:
+            raise ThioglassError("temperature and production time must be > 0, equilibration and reference times >= 0")
+        if self.n_blocks < 3 or self.thermo_every_steps < 1:
+            raise ThioglassError("n_blocks must be >= 3 (for uncertainties) and thermo_every_steps >= 1")
+        samples = self.production_ps * 1000.0 / self.timestep_fs / self.thermo_every_steps
+        if samples < self.n_blocks:
+            raise ThioglassError(
+                f"{self.production_ps} ps of production gives {int(samples)} stress samples for {self.n_blocks} "
+                "blocks; run longer, sample more often (thermo_every_steps) or use fewer blocks"
+            )
+
+    def _protocol(self, stage: Stage) -> Protocol:
+        return Protocol((stage,), timestep_fs=self.timestep_fs, seed=self.seed,
+                        thermo_every_steps=self.thermo_every_steps)
+
+    def reference_protocol(self) -> Protocol:
+        return self._protocol(Stage("reference", "npt", self.reference_ps, self.temperature_k,
+                                    pressure_bar=self.pressure_bar, tdamp_ps=self.tdamp_ps, pdamp_ps=self.pdamp_ps,
+                                    dump_every_ps=self.reference_ps / 10))
+
+    def strained_protocol(self) -> Protocol:
+        total = self.equilibrate_ps + self.production_ps
+        return self._protocol(Stage("strained", "nvt", total, self.temperature_k, tdamp_ps=self.tdamp_ps,
+                                    dump_every_ps=total / 10))
+
+
+def lammps_frame(atoms: Atoms) -> tuple[Atoms, np.ndarray]:
+    """A copy rotated so its cell is lower-triangular (LAMMPS' form), and the rotation.
+
+    Returns
+    -------
+    tuple
+        The rotated copy and the orthogonal ``Q`` (3x3) with ``r_lammps = Q r`` for column
+        vectors (``cell_lammps = cell @ Q.T``).
+    """
+    q, r = np.linalg.qr(atoms.cell[:].T)
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
+    rotation = (q * signs).T
+    rotated = atoms.copy()
+    rotated.set_cell(np.tril(atoms.cell[:] @ rotation.T), scale_atoms=True)
+    return rotated, rotation
+
+
+def voigt_to_tensor(voigt: np.ndarray) -> np.ndarray:
+    """(..., 6) Voigt (xx yy zz yz xz xy) to (..., 3, 3) symmetric tensors."""
+    voigt = np.asarray(voigt, dtype=float)
+    tensor = np.empty(voigt.shape[:-1] + (3, 3))
+    for k, (i, j) in enumerate(VOIGT_PAIRS):
+        tensor[..., i, j] = tensor[..., j, i] = voigt[..., k]
+    return tensor
+
+
+def tensor_to_voigt(tensor: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) to (..., 6) Voigt."""
+    return np.stack([tensor[..., i, j] for i, j in VOIGT_PAIRS], axis=-1)
+
+
+def thermo_stress_GPa(thermo: dict[str, np.ndarray], rotation: np.ndarray | None = None) -> np.ndarray:
+    """Voigt stress (GPa, tension positive) of every thermo row, in the unrotated frame.
+
+    Parameters
+    ----------
+    thermo:
+        Columns ``pxx pyy pzz pyz pxz pxy`` (bar, LAMMPS' pressure tensor), e.g. from
+        :func:`thioglass.md.results.read_thermo`.
+    rotation:
+        ``Q`` of :func:`lammps_frame` for the cell that ran (None: no rotation).
+    """
+    pressure = np.column_stack([thermo[c] for c in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+    stress = voigt_to_tensor(-pressure * BAR_TO_GPA)
+    if rotation is not None:
+        stress = np.einsum("ki,tkl,lj->tij", rotation, stress, rotation)
+    return tensor_to_voigt(stress)
+
+
+def block_means(samples: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Means of ``n_blocks`` consecutive blocks of samples (n, ...) -> (n_blocks, ...)."""
+    if samples.shape[0] < n_blocks:
+        raise ThioglassError(f"{samples.shape[0]} samples cannot fill {n_blocks} blocks; run longer")
+    return np.stack([block.mean(axis=0) for block in np.array_split(samples, n_blocks)])
+
+
+def jackknife_moduli(plus: np.ndarray, minus: np.ndarray, strain: float) -> dict[str, float]:
+    """Delete-one-block jackknife standard errors of the VRH moduli; inputs (6, n_blocks, 6)."""
+    n = plus.shape[1]
+    values = {key: [] for key in _MODULI}
+    for k in range(n):
+        keep = np.arange(n) != k
+        tensor = elastic_tensor_from_stresses(plus[:, keep].mean(axis=1), minus[:, keep].mean(axis=1), strain)
+        moduli = vrh(tensor.C_GPa)
+        for key in _MODULI:
+            values[key].append(moduli[key])
+    out = {}
+    for key, v in values.items():
+        v = np.asarray(v)
+        name = key.replace("_GPa", "_std_GPa") if key.endswith("_GPa") else f"{key}_std"
+        out[name] = float(np.sqrt((n - 1) / n * np.sum((v - v.mean()) ** 2)))
+    return out
+
+
+class ElasticMDStep:
+    """Elastic tensor at temperature from MD of strained cells (module docstring).
+
+    Parameters
+    ----------
+    settings:
+        :class:`ElasticMDSettings`.
+    """
+
+    def __init__(self, settings: ElasticMDSettings | None = None) -> None:
+        self.settings = settings or ElasticMDSettings()
+
+    def reference(self, atoms: Atoms, engine: Any, workdir: Path, client: Any = None,
+                  progress: JobProgress | None = None) -> tuple[Atoms, dict]:
+        """The reference structure (input frame) at the mean NPT volume, and what was measured."""
+        s = self.settings
+        if s.reference_ps == 0:
+            return atoms.copy(), {"volume_angstrom3": float(atoms.get_volume()), "npt": False}
+        rotated, rotation = lammps_frame(atoms)
+        job = MDJob("reference", rotated, s.reference_protocol(), str(workdir / "reference"))
+        result = run_jobs(engine, [job], client, progress)["reference"].stage("reference")
+        thermo = result.thermo_table()
+        half = thermo["vol"][thermo["step"] >= thermo["step"][-1] / 2]
+        volume = float(np.mean(half))
+        final = result.final_atoms()
+        if len(final) != len(atoms):
+            raise ThioglassError(f"the reference run in {workdir / 'reference'} lost atoms; check the potential")
+        reference = atoms.copy()
+        # Fractional coordinates of the equilibrated structure in the input cell scaled to the mean volume.
+        scaled = atoms.cell[:] * (volume / atoms.get_volume()) ** (1.0 / 3.0)
+        reference.set_cell(scaled, scale_atoms=False)
+        reference.set_scaled_positions(final.get_scaled_positions(wrap=False))
+        info = {
+            "volume_angstrom3": volume,
+            "volume_std_angstrom3": float(np.std(half)),
+            "temperature_mean_K": float(np.mean(thermo["temp"][thermo["step"] >= thermo["step"][-1] / 2])),
+            "npt": True,
+            "workdir": str(workdir / "reference"),
+        }
+        return reference, info
+
+    def strain_jobs(self, reference: Atoms, workdir: Path) -> list[tuple[MDJob, int, int, np.ndarray]]:
+        """The 12 strained runs: (job, Voigt index, sign, rotation into the LAMMPS frame)."""
+        s = self.settings
+        out = []
+        for item in strained_cells(reference.cell[:], s.strain):
+            deformed = reference.copy()
+            deformed.set_cell(item.cell, scale_atoms=True)
+            rotated, rotation = lammps_frame(deformed)
+            name = f"{_VOIGT_NAMES[item.voigt_index]}{'+' if item.sign > 0 else '-'}"
+            folder = workdir / f"strain_{item.voigt_index + 1}{'p' if item.sign > 0 else 'm'}"
+            out.append((MDJob(name, rotated, s.strained_protocol(), str(folder)), item.voigt_index, item.sign, rotation))
+        return out
+
+    def calc(self, atoms: Atoms, engine: Any, workdir: Path | str, client: Any = None,
+             progress: JobProgress | None = None) -> dict:
+        """Run the reference and the 12 strained runs (resuming finished ones) and return C and moduli.
+
+        Parameters
+        ----------
+        atoms:
+            Periodic structure (a glass: relaxed or quenched), not modified.
+        engine:
+            MD engine (``run(atoms, protocol, workdir, progress=...)``).
+        workdir:
+            Folder of the runs (``reference/`` and ``strain_<i><p|m>/``); rerun to resume.
+        client:
+            Dask client to run the 12 strained runs in parallel, or None.
+        progress:
+            ``progress(job, steps_done, total_steps)``.
+
+        Returns
+        -------
+        dict
+            :func:`~thioglass.analysis.elastic.vrh` keys, ``C_err_GPa``, jackknife ``*_std_GPa``
+            and ``poisson_ratio_std``, ``asymmetry_GPa``, ``reference``, ``runs`` (per strain:
+            mean stress, its standard error, mean temperature) and ``settings``.
+        """
+        if not all(atoms.pbc) or atoms.cell.rank != 3:
+            raise ThioglassError("elastic constants need a structure periodic in x, y and z")
+        s = self.settings
+        workdir = Path(workdir)
+        reference, ref_info = self.reference(atoms, engine, workdir, client, progress)
+        jobs = self.strain_jobs(reference, workdir)
+        results = run_jobs(engine, [j[0] for j in jobs], client, progress)
+        plus, minus = np.zeros((6, s.n_blocks, 6)), np.zeros((6, s.n_blocks, 6))
+        runs = []
+        first_kept = round(s.equilibrate_ps * 1000.0 / s.timestep_fs)
+        for job, index, sign, rotation in jobs:
+            thermo = results[job.name].stage("strained").thermo_table()
+            kept = thermo["step"] > first_kept
+            blocks = block_means(thermo_stress_GPa({k: v[kept] for k, v in thermo.items()}, rotation), s.n_blocks)
+            (plus if sign > 0 else minus)[index] = blocks
+            runs.append({
+                "name": job.name, "voigt_index": index + 1, "sign": sign, "n_samples": int(kept.sum()),
+                "temperature_mean_K": float(np.mean(thermo["temp"][kept])),
+                "stress_GPa": blocks.mean(axis=0).tolist(),
+                "stress_sem_GPa": (blocks.std(axis=0, ddof=1) / np.sqrt(s.n_blocks)).tolist(),
+                "workdir": job.workdir,
+            })
+        tensor = elastic_tensor_from_stresses(plus, minus, s.strain)
+        result = vrh(tensor.C_GPa)
+        result.update(jackknife_moduli(plus, minus, s.strain))
+        result.update(
+            C_err_GPa=tensor.C_err_GPa.tolist(),
+            asymmetry_GPa=tensor.asymmetry_GPa,
+            eq_stress_GPa=((plus.mean(axis=1) + minus.mean(axis=1)) / 2).mean(axis=0).tolist(),
+            volume_angstrom3=ref_info["volume_angstrom3"],
+            n_atoms=len(atoms),
+            temperature_K=s.temperature_k,
+            reference=ref_info,
+            runs=runs,
+            settings=asdict(s),
+        )
+        return result
+
+
+def static_calculator(potential: str | None, threads: int = 2):
+    """ASE calculator for the static route: a DeePMD model (``.pb``, default the shipped one) or a reference.
+
+    Parameters
+    ----------
+    potential:
+        As ``--potential``: a ``.pb`` model, a reference name, ``ase:module:Class``, or None.
+    threads:
+        Threads of the model's inference.
+    """
+    import os
+    import sys
+
+    from thioglass.md.engine import default_model, engine_kind
+
+    if engine_kind(potential) == "lammps":
+        os.environ.setdefault("DP_INTRA_OP_PARALLELISM_THREADS", str(threads))
+        os.environ.setdefault("DP_INTER_OP_PARALLELISM_THREADS", "1")
+        from deepmd.calculator import DP
+
+        return DP(model=str(default_model() if potential is None else potential))
+    from thioglass.reference.calculators import get_calculator
+
+    calculator = get_calculator(potential)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    return calculator
