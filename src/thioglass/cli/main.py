@@ -21,34 +21,33 @@ app = typer.Typer(
 )
 
 
+#: command name -> (module in thioglass.cli, function); modules import only typer at top level.
+COMMANDS = {
+    "build": ("build", "build"),
+    "crystal": ("crystal", "crystal"),
+    "label": ("label", "label"),
+    "train": ("train", "train"),
+    "test-model": ("test_model", "test_model"),
+    "learn": ("learn", "learn"),
+    "quench": ("quench", "quench"),
+    "analyze": ("analyze", "analyze"),
+    "elastic": ("elastic", "elastic"),
+    "conductivity": ("conductivity", "conductivity"),
+    "rotation": ("rotation", "rotation"),
+    "run": ("run", "run"),
+    "validate": ("validate", "validate"),
+}
+#: sub-command groups: name -> module holding a Typer ``app``.
+GROUPS = {"reference": "reference", "bench": "bench"}
+
+
 def _register() -> None:
-    # Each command module imports only typer at module level (see module docstring).
-    from thioglass.cli import analyze, bench
+    from importlib import import_module
 
-    app.command("analyze")(analyze.analyze)
-    app.add_typer(bench.app, name="bench")
-    from thioglass.cli import build as build_cmd
-    from thioglass.cli import crystal as crystal_cmd
-
-    app.command("build")(build_cmd.build)
-    app.command("crystal")(crystal_cmd.crystal)
-    from thioglass.cli import label, learn, reference, test_model, train
-
-    app.command("label")(label.label)
-    app.command("train")(train.train)
-    app.command("test-model")(test_model.test_model)
-    app.command("learn")(learn.learn)
-    app.add_typer(reference.app, name="reference")
-    from thioglass.cli import quench as quench_cmd
-
-    app.command("quench")(quench_cmd.quench)
-    from thioglass.cli import conductivity as conductivity_cmd
-    from thioglass.cli import elastic as elastic_cmd
-    from thioglass.cli import rotation as rotation_cmd
-
-    app.command("elastic")(elastic_cmd.elastic)
-    app.command("conductivity")(conductivity_cmd.conductivity)
-    app.command("rotation")(rotation_cmd.rotation)
+    for name, (module, function) in COMMANDS.items():
+        app.command(name)(getattr(import_module(f"thioglass.cli.{module}"), function))
+    for name, module in GROUPS.items():
+        app.add_typer(import_module(f"thioglass.cli.{module}").app, name=name)
 
 
 _register()

@@ -1,0 +1,255 @@
+"""``thioglass run``: one glass from composition to report, resumable stage by stage.
+
+Layout of the run folder::
+
+    job.json            composition, potential, settings (a rerun must match them)
+    quench/             replicas, their trajectories and final glasses (thioglass.md.quench)
+    quench.json         stage outputs: a stage whose JSON exists is not redone
+    structure.json
+    elastic/ elastic.json
+    conductivity/ conductivity.json
+    rotation.json
+    plots/*.png         every figure of the report
+    results.json        the numbers (density, Q^n, E^n, elastic, conductivity, rotation, comparison)
+    summary.json        inputs, versions, wall time of every stage
+    report.html         one self-contained page
+
+A killed run rerun with the same command keeps every finished stage and the MD engines resume
+the unfinished one from their checkpoints. Free disk space is checked against an estimate before
+any work starts, and a full disk during the run stops it with a one-line error, leaving what was
+finished in place.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable
+
+from thioglass.errors import ThioglassError
+from thioglass.workflow.settings import RunSettings
+from thioglass.workflow.stages import OPTIONAL, STAGES, Context, NullReporter, Reporter
+
+#: Trajectory bytes per atom and frame (extxyz with its ``unwrapped`` column; LAMMPS dumps take about half).
+BYTES_PER_ATOM_FRAME = 120
+#: Room for plots, the report, thermo and restart files.
+FIXED_BYTES = 50 * 2**20
+
+
+def run_glass(composition: str, settings: RunSettings, potential: str | None, out_dir: Path | str, *,
+              threads: int = 2, workers: int = 1, scheduler: str | None = None, skip: Iterable[str] = (),
+              reporter: Reporter | None = None) -> dict:
+    """Build, melt-quench and measure one glass; write results.json, summary.json and report.html.
+
+    Parameters
+    ----------
+    composition
+        e.g. ``"75Li2S-25P2S5"``.
+    settings
+        :func:`~thioglass.workflow.settings.run_settings`.
+    potential
+        As for :func:`~thioglass.md.engine.make_engine` (None: the shipped model).
+    out_dir
+        Run folder (layout in the module docstring); rerunning into it resumes.
+    threads, workers, scheduler
+        Threads of each MD run; Dask workers (1: run here) or a scheduler address/queue.
+    skip
+        Any of ``elastic``, ``conductivity``, ``rotation``.
+    reporter
+        Progress receiver (:class:`~thioglass.workflow.stages.Reporter`).
+
+    Returns
+    -------
+    dict
+        What ``results.json`` holds.
+    """
+    from thioglass.cli.options import dask_client
+    from thioglass.md.quench import check_inputs
+    from thioglass.runinfo import RunSummary
+
+    label, potential = check_inputs(composition, potential, settings.quench)
+    skipped = check_skip(skip)
+    out = Path(out_dir).resolve()
+    todo = [name for name in STAGES if name not in skipped and not (out / f"{name}.json").exists()]
+    need = estimate_disk_bytes(settings, todo)
+    check_disk_space(out, need)
+    _check_job(out, label, potential, settings)
+    reporter = reporter or NullReporter()
+    summary = RunSummary("run", {"composition": label, "preset": settings.preset, "potential": potential,
+                                 "settings": asdict(settings), "threads": threads, "workers": workers,
+                                 "scheduler": scheduler, "skip": sorted(skipped)})
+    try:
+        with dask_client(workers, scheduler) as client:
+            ctx = Context(label, settings, potential, out, threads, client, reporter)
+            resumed = _run_stages(ctx, skipped)
+        summary.inputs["stages_read_from_disk"] = resumed
+        return finish(ctx, summary)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise ThioglassError(f"the disk holding {out} is full; this run needs about {_size(need)} more: free "
+                                 "space and rerun the same command (finished stages are kept)") from None
+        raise
+
+
+def check_skip(skip: Iterable[str]) -> frozenset[str]:
+    """The stages to skip, checked (quench and structure cannot be skipped)."""
+    names = frozenset(s.strip() for item in skip for s in item.split(",") if s.strip())
+    unknown = sorted(names - set(OPTIONAL))
+    if unknown:
+        raise ThioglassError(f"cannot skip {', '.join(unknown)}; --skip takes any of {', '.join(OPTIONAL)}")
+    return names
+
+
+def _run_stages(ctx: Context, skipped: frozenset[str]) -> list[str]:
+    resumed = []
+    for name, function in STAGES.items():
+        if name in skipped:
+            ctx.reporter.stage(name, "skipped")
+            continue
+        path = ctx.out / f"{name}.json"
+        if path.exists():
+            ctx.records[name] = json.loads(path.read_text())
+            resumed.append(name)
+            ctx.reporter.stage(name, "resumed")
+            continue
+        ctx.reporter.stage(name, "start")
+        start = time.perf_counter()
+        record = function(ctx)
+        record["wall_s"] = round(time.perf_counter() - start, 3)
+        write_json(path, record)
+        ctx.records[name] = record
+        ctx.reporter.stage(name, "done")
+    return resumed
+
+
+def finish(ctx: Context, summary) -> dict:
+    """results.json, plots, summary.json and report.html from the stage outputs."""
+    from thioglass.report.html import render_run_report, run_figures
+    from thioglass.report.plots import png_bytes
+
+    start = time.perf_counter()
+    results = assemble(ctx)
+    write_json(ctx.out / "results.json", results)
+    figures = run_figures(ctx.records["structure"], ctx.records.get("conductivity"), ctx.records.get("rotation"))
+    pngs = {name: png_bytes(figure) for name, figure in figures.items()}
+    for name, png in pngs.items():
+        write_bytes(ctx.out / "plots" / f"{name}.png", png)
+    for name, record in ctx.records.items():
+        summary.timings_s[name] = record["wall_s"]
+        summary.add_output(name, ctx.out / f"{name}.json")
+    for name in ("results", "summary", "report"):
+        summary.add_output(name, ctx.out / f"{name}.{'html' if name == 'report' else 'json'}")
+    summary.add_output("plots", ctx.out / "plots")
+    summary.timings_s["report"] = round(time.perf_counter() - start, 3)
+    summary.write(ctx.out / "summary.json")
+    record = json.loads((ctx.out / "summary.json").read_text())
+    write_text(ctx.out / "report.html", render_run_report(results, record, pngs))
+    return results
+
+
+def assemble(ctx: Context) -> dict:
+    """The numbers of a run (``results.json``) from its stage outputs."""
+    from thioglass.workflow.compare import comparison_rows
+    from thioglass.workflow.paper import glass_key
+
+    quench, structure = ctx.records["quench"], ctx.records["structure"]
+    density = quench["density_g_cm3"]
+    first = ctx.first_replica()
+    rotation = ctx.records.get("rotation")
+    results = {
+        "composition": ctx.label,
+        "paper_glass": glass_key(ctx.label),
+        "preset": ctx.settings.preset,
+        "potential": ctx.potential or "default",
+        "formula": first["formula"],
+        "n_atoms": first["n_atoms"],
+        "n_replicas": density["n_replicas"],
+        "density_g_cm3": density["mean"],
+        "density_std_g_cm3": density["std"],
+        "density_sem_g_cm3": density["sem"],
+        "density_replicas": [{k: r[k] for k in ("replica", "seed", "n_atoms", "density_g_cm3", "density_time_std_g_cm3",
+                                                "temperature_k", "pressure_bar", "wall_s")} for r in quench["replicas"]],
+        "density_window": quench["density_window"],
+        **{key: structure[key] for key in ("qn", "qn_std", "en", "en_std", "bonds", "environments", "sulfur",
+                                           "coordination", "rdf", "sq")},
+        "structure_frames": structure["n_frames"],
+        "elastic": ctx.records.get("elastic"),
+        "conductivity": ctx.records.get("conductivity"),
+        "rotation": None if rotation is None else {k: v for k, v in rotation.items() if k != "table"},
+        "settings": asdict(ctx.settings),
+    }
+    results["comparison"] = comparison_rows(ctx.label, results)
+    return results
+
+
+def estimate_disk_bytes(settings: RunSettings, stages: Iterable[str]) -> int:
+    """Bytes the trajectories of ``stages`` will take (an upper estimate), plus room for the rest."""
+    from thioglass.md.protocol import melt_quench
+
+    stages = set(stages)
+    q, plan = settings.quench, settings.conductivity
+    frames = 0.0
+    if "quench" in stages:
+        frames += q.replicas * sum(s.duration_ps / s.dump_every_ps + 1 for s in melt_quench(q).stages)
+    if "elastic" in stages:
+        frames += 13 * 11  # reference and 12 strained runs, 10 frames each
+    if "conductivity" in stages:
+        frames += sum(plan.production_ps_at(t) / plan.dump_every_ps + 12 for t in plan.temperatures_k)
+    return int(1.25 * frames * q.n_atoms * BYTES_PER_ATOM_FRAME) + FIXED_BYTES
+
+
+def check_disk_space(out: Path, need_bytes: int) -> None:
+    """Raise a one-line error when the disk holding ``out`` has less than ``need_bytes`` free."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < need_bytes:
+        raise ThioglassError(f"not enough disk space for this run in {out}: it needs about {_size(need_bytes)} and "
+                             f"{_size(free)} is free; free some space or pass --out on a larger disk")
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1024 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:.1f} TB"
+
+
+def _check_job(out: Path, label: str, potential: str | None, settings: RunSettings) -> None:
+    record = {"composition": label, "potential": potential, "settings": asdict(settings)}
+    path = out / "job.json"
+    if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(record)):
+        raise ThioglassError(f"{out} holds a run with another composition, potential or settings; use a new "
+                             "--out folder or delete it")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(path, record)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write JSON atomically: a half-written file never marks a stage as done."""
+    return write_text(path, json.dumps(data, indent=1, default=str))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write text atomically (a temporary file renamed over ``path``)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write bytes atomically; a failed write (a full disk) leaves no partial file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
