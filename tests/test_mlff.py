@@ -16,7 +16,8 @@ from ase.neighborlist import neighbor_list
 
 from thioglass.errors import ThioglassError
 from thioglass.mlff.config import FAST, Schedule, TrainSettings
-from thioglass.mlff.dataset import SplitSettings, import_labels, store_frames, summarise, write_training_sets
+from thioglass.mlff.dataset import (SplitSettings, export_labels, import_labels, store_frames, summarise,
+                                    write_training_sets)
 from thioglass.mlff.evaluate import max_force_deviation, parity, predict
 from thioglass.mlff.train import neighbour_sel, read_lcurve, train_model
 from thioglass.reference.label import LabelStore, label_frames
@@ -147,3 +148,18 @@ def test_import_extxyz_labels_and_reject_nan(tmp_path):
         import_labels(tmp_path / "bad.extxyz", LabelStore(tmp_path / "bad"))
     with pytest.raises(ThioglassError, match="does not exist"):
         import_labels(tmp_path / "nothing.xyz", store)
+
+
+def test_export_and_import_round_trip_labels(dataset, tmp_path):
+    _, store, _, _ = dataset
+    assert export_labels(store, tmp_path / "all.extxyz") == 24
+    copy = LabelStore(tmp_path / "copy")
+    assert import_labels(tmp_path / "all.extxyz", copy) == 24
+    # Keys hash positions at 1e-6 Å and extxyz keeps 1e-8 Å, so match frames by energy instead.
+    exported = sorted(store_frames(store), key=lambda item: item[1].energy_ev)
+    imported = sorted(store_frames(copy), key=lambda item: item[1].energy_ev)
+    for (atoms, label), (atoms2, label2) in zip(exported, imported):
+        assert label2.energy_ev == pytest.approx(label.energy_ev)
+        assert np.allclose(atoms2.positions, atoms.positions, atol=1e-6)
+        assert np.allclose(label2.forces_ev_per_angstrom, label.forces_ev_per_angstrom)
+        assert np.allclose(label2.virial_ev, label.virial_ev, atol=1e-8)

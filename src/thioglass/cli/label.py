@@ -16,6 +16,7 @@ def label(
     reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, vasp, or ase:module:Class."),
     import_file: Optional[list[Path]] = typer.Option(None, "--import", help="Import labelled DFT data (OUTCAR, vasprun.xml, extxyz)."),
     frames: str = typer.Option(":", "--frames", help="Frames of each file to label, START:STOP:STEP."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Also write the whole store to this extxyz file."),
     list_references: bool = typer.Option(False, "--list", help="List the bundled references and exit."),
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -34,7 +35,7 @@ def label(
         console.print(table)
         return
     from thioglass.io import iter_frames
-    from thioglass.mlff.dataset import import_labels, summarise
+    from thioglass.mlff.dataset import export_labels, import_labels, summarise
     from thioglass.reference.label import LabelStore, label_frames
     from thioglass.runinfo import RunSummary
 
@@ -49,6 +50,9 @@ def label(
         with summary.stage("label"), dask_client(workers, scheduler) as client:
             report = label_frames(all_frames, reference, target, client=client, progress=True)
         console.print(f"labelled {report.labelled}, already done {report.already_done}, failed {report.failed}")
+    if export:
+        console.print(f"exported {export_labels(target, export)} frames to {export}")
+        summary.add_output("export", export)
     stats = summarise(target)
     console.print(f"store {store}: {stats['frames']} labelled frames, {stats['failed']} failed")
     summary.add_output("store", store)

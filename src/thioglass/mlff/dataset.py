@@ -118,6 +118,26 @@ def import_labels(path: str | Path, store: LabelStore, fmt: str | None = None) -
     return added
 
 
+def export_labels(store: LabelStore, path: str | Path) -> int:
+    """Write every label of a store to one extxyz file (energy, forces, stress = -virial / V), the
+    format :func:`import_labels` reads back. Returns the number of frames written."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    frames = []
+    for atoms, label in store_frames(store):
+        results = {"energy": label.energy_ev, "forces": label.forces_ev_per_angstrom}
+        if label.virial_ev is not None:
+            stress = -np.asarray(label.virial_ev) / atoms.get_volume()
+            results["stress"] = stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        atoms.calc = SinglePointCalculator(atoms, **results)
+        frames.append(atoms)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, frames, format="extxyz")
+    return len(frames)
+
+
 def _guess_format(path: Path) -> str:
     name = path.name.lower()
     if "outcar" in name:
