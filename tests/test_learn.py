@@ -100,3 +100,9 @@ def test_exploration_plan_product(tmp_path):
     tasks = exploration_tasks(config.exploration)
     assert len(tasks) == 2 * 2 * 3 * (1 + 2)  # NVT runs once per pressure set, NPT at each pressure
     assert len({t.name for t in tasks}) == len(tasks)
+
+
+def test_resume_with_other_settings_is_refused(learned):
+    root, _ = learned
+    with pytest.raises(ThioglassError, match="other settings"):
+        Learner(load_config(_config(root, reference="chgnet-r2scan")), log=lambda line: None).run()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -48,8 +47,6 @@ def loop_rate(log: Path) -> dict[str, float]:
 
 def speed_only_model(folder: Path, architecture: str = "paper") -> Path:
     """A model with the requested architecture trained for a few steps on Lennard-Jones labels."""
-    import numpy as np
-
     from thioglass.build.crystals import load_crystal
     from thioglass.elements import TYPE_MAP
     from thioglass.mlff.config import Schedule, TrainSettings

@@ -16,6 +16,7 @@ name                       format
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import ase
@@ -62,12 +63,15 @@ def write_structure(atoms: ase.Atoms, path: Path | str) -> Path:
             "write this structure as .extxyz or .cif"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside and renamed: resumed runs reuse start files, so a kill must not leave half of one.
+    temporary = path.with_name(path.name + ".tmp")
     if fmt == "lammps-data":
-        ase.io.write(path, atoms, format=fmt, atom_style="atomic", specorder=list(TYPE_MAP), masses=True)
+        ase.io.write(temporary, atoms, format=fmt, atom_style="atomic", specorder=list(TYPE_MAP), masses=True)
     elif fmt == "vasp":
-        ase.io.write(path, _sorted_by_type(atoms), format=fmt, direct=True, sort=False)
+        ase.io.write(temporary, _sorted_by_type(atoms), format=fmt, direct=True, sort=False)
     else:
-        ase.io.write(path, atoms, format=fmt)
+        ase.io.write(temporary, atoms, format=fmt)
+    os.replace(temporary, path)
     return path
 
 

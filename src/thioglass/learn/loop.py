@@ -17,6 +17,9 @@ from typing import Any, Callable
 
 from ase.io import read, write
 
+from thioglass.elements import TYPE_MAP
+from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_json, write_text
 from thioglass.learn.config import LearnConfig
 from thioglass.learn.explore import (ExploreTask, exploration_tasks, initial_frames, select_candidates,
                                      start_structure, strained)
@@ -73,11 +76,16 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
     engine = LammpsEngine(LammpsSettings(tuple(models), threads=config.threads, runaway_factor=4.0,
                                          min_distance_angstrom=0.3))
     workdir = Path(folder) / task.name
+    stage_dir = workdir / "00_explore"
+    if (workdir / "failed.txt").exists():  # blew up before: its frames up to then are what it has
+        return str(stage_dir / "traj.dump"), str(stage_dir / "model_devi.out")
     try:
         result = engine.run(atoms, protocol, workdir)
-    except Exception as err:  # noqa: BLE001 - a blown-up exploration still yields its frames
-        (workdir / "failed.txt").write_text(str(err))
-        return str(workdir / "00_explore" / "traj.dump"), str(workdir / "00_explore" / "model_devi.out")
+    except ThioglassError as err:  # a blow-up still yields the frames it sampled before it
+        if "blew up" not in str(err) and "lost" not in str(err):
+            raise
+        write_text(workdir / "failed.txt", str(err))
+        return str(stage_dir / "traj.dump"), str(stage_dir / "model_devi.out")
     return result.stages[0].trajectory, result.stages[0].deviation or ""
 
 
@@ -93,7 +101,7 @@ class Learner:
 
     def run(self) -> list[IterationRecord]:
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        self._check_config()
         self._seed_labels()
         records = []
         for k in range(self.config.iterations):
@@ -105,6 +113,18 @@ class Learner:
                 break
         return records
 
+    def _check_config(self) -> None:
+        """Refuse to resume with other settings (labels and models would mix); iterations may grow."""
+        record = self.root / "config.json"
+        current = json.loads(json.dumps(asdict(self.config)))  # tuples -> lists, as stored
+        if record.exists():
+            previous = json.loads(record.read_text())
+            differs = sorted(k for k in current if k != "iterations" and previous.get(k) != current[k])
+            if differs:
+                raise ThioglassError(f"{self.root} was started with other settings ({', '.join(differs)}); "
+                                     "use a new workdir or restore them")
+        write_json(record, current)
+
     def _seed_labels(self) -> None:
         marker = self.root / "initial.done"
         if marker.exists():
@@ -112,7 +132,7 @@ class Learner:
         frames = initial_frames(self.config.initial)
         report = label_frames(frames, self.config.reference, self.store, client=self.client)
         self.log(f"initial data: {report.labelled} labelled, {report.already_done} already done, {report.failed} failed")
-        marker.write_text(json.dumps(asdict(report)))
+        write_json(marker, asdict(report))
 
     def iteration(self, k: int) -> IterationRecord:
         folder = self.root / f"iter.{k:03d}"
@@ -129,8 +149,8 @@ class Learner:
             result = select_candidates(runs, self.config.selection, self.config.selection.seed + k)
             if result.chosen:
                 write(folder / "candidates.extxyz", result.chosen)
-            selection_file.write_text(json.dumps({"accurate": result.accurate, "candidate": result.candidate,
-                                                  "failed": result.failed, "chosen": len(result.chosen)}))
+            write_json(selection_file, {"accurate": result.accurate, "candidate": result.candidate,
+                                        "failed": result.failed, "chosen": len(result.chosen)})
         selection = json.loads(selection_file.read_text())
         chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
         report = label_frames(chosen, self.config.reference, self.store, client=self.client)
@@ -139,7 +159,7 @@ class Learner:
                                  selection["failed"], selection["accurate"] / max(explored, 1),
                                  report.labelled + report.already_done, report.failed,
                                  metrics.get("rmse_e_val"), metrics.get("rmse_f_val"))
-        record_file.write_text(json.dumps(asdict(record)))
+        write_json(record_file, asdict(record))
         self.log(f"iteration {k}: {record.accurate_fraction:.1%} accurate, {record.candidate} candidates, "
                  f"{record.failed} failed, {record.labelled} labelled")
         return record
@@ -149,12 +169,12 @@ class Learner:
         data_dir = folder / "data"
         if not (data_dir / "systems.json").exists():
             data = write_training_sets(self.store, data_dir, SplitSettings(plan.validation_fraction, seed=k))
-            (data_dir / "systems.json").write_text(json.dumps(data))
+            write_json(data_dir / "systems.json", data)
         data = json.loads((data_dir / "systems.json").read_text())
         arch = architecture(plan.architecture)
         sel_file = self.root / "sel.json"
         if not sel_file.exists():  # fixed once so every iteration's models share one descriptor
-            sel_file.write_text(json.dumps(neighbour_sel(data["train"], arch.rcut_angstrom, ("Li", "Si", "P", "S"))))
+            write_json(sel_file, neighbour_sel(data["train"], arch.rcut_angstrom, TYPE_MAP))
         settings = TrainSettings(architecture=arch, seed=plan.seed, sel=tuple(json.loads(sel_file.read_text())),
                                  schedule=Schedule(steps=plan.steps, disp_freq=max(1, plan.steps // 20),
                                                    save_freq=max(1, plan.steps // 10)))
@@ -165,7 +185,7 @@ class Learner:
         return [r.frozen_model for r in results], results[0].final_rmse
 
     def _write_table(self, records: list[IterationRecord]) -> None:
-        (self.root / "iterations.json").write_text(json.dumps([asdict(r) for r in records], indent=2))
+        write_json(self.root / "iterations.json", [asdict(r) for r in records])
         from thioglass.report.learn_plots import plot_iterations
 
         plot_iterations([asdict(r) for r in records], self.root / "iterations.png")

@@ -39,7 +39,6 @@ that passed the checks in ``last_good.extxyz``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -52,6 +51,7 @@ import numpy as np
 from ase import Atoms, units
 
 from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_json
 from thioglass.md.lammps import THERMO_COLUMNS, check_protocol_file
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame
@@ -365,7 +365,7 @@ class _StageRun:
         os.replace(temporary, self.folder / "final.extxyz")
         record = {"stage": asdict(self.stage), "steps": self.n_steps, "engine": "ase",
                   "calculator": self.settings.calculator}
-        (self.folder / "done.json").write_text(json.dumps(record))
+        write_json(self.folder / "done.json", record)
         (self.folder / "checkpoint.npz").unlink(missing_ok=True)
 
     def _resume(self, atoms: Atoms) -> tuple[int, dict[str, np.ndarray]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -19,13 +18,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from ase import Atoms
 
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_json, write_text
 from thioglass.md.protocol import Protocol, Stage
-from thioglass.md.results import MDResult, StageResult, check_frame, read_thermo, truncate_dump
+from thioglass.md.results import MDResult, StageResult, check_frame, truncate_dump
 
 THERMO_COLUMNS = ("step", "temp", "pe", "ke", "etotal", "press", "vol", "density",
                   "lx", "ly", "lz", "pxx", "pyy", "pzz", "pxy", "pxz", "pyz")
@@ -157,13 +156,28 @@ def _prune_restarts(folder: Path, keep: int = 2) -> None:
 
 
 def last_step(path: Path) -> int:
+    """First column of the last complete line of a thermo file (0 if none yet)."""
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, path.stat().st_size - 4096))
-            lines = handle.read().splitlines()
-        return int(float(lines[-1].split()[0])) if lines else 0
-    except (OSError, ValueError, IndexError):
-        return 0
+            data = handle.read()
+        lines = data.splitlines()
+        if not data.endswith(b"\n"):
+            lines = lines[:-1]  # still being written
+        for line in reversed(lines):
+            parts = line.split()
+            if parts and not parts[0].startswith(b"#"):
+                return int(float(parts[0]))
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _restart_unreadable(folder: Path) -> bool:
+    """True when LAMMPS' last error was about reading the restart file (not a blow-up)."""
+    text = (folder / "screen.txt").read_text(errors="replace") if (folder / "screen.txt").exists() else ""
+    errors = [line.lower() for line in text.splitlines() if "ERROR" in line]
+    return bool(errors) and "restart" in errors[-1]
 
 
 def _explain_failure(folder: Path, code: int) -> str:
@@ -215,20 +229,24 @@ class LammpsEngine:
         folder.mkdir(parents=True, exist_ok=True)
         try:
             self._launch(stage, protocol, folder, start, first, report)
-        except ThioglassError as err:
-            if "restart" not in str(err).lower() or _newest_restart(folder) is None:
+        except ThioglassError:
+            if not _restart_unreadable(folder) or _newest_restart(folder) is None:
                 StageResult.save_last_good(folder)
                 raise
             # The newest restart file was torn by a kill during its write: fall back to the older one.
             _newest_restart(folder)[0].unlink()
-            self._launch(stage, protocol, folder, start, first, report)
+            try:
+                self._launch(stage, protocol, folder, start, first, report)
+            except ThioglassError:
+                StageResult.save_last_good(folder)
+                raise
         result = StageResult.from_folder(folder, stage)
         try:
             check_frame(result.final_atoms(), self.settings.min_distance_angstrom, result.thermo_table())
         except ThioglassError:
             StageResult.save_last_good(folder)
             raise
-        (folder / "done.json").write_text(json.dumps({"stage": asdict(stage), "steps": stage.steps(protocol.timestep_fs)}))
+        write_json(folder / "done.json", {"stage": asdict(stage), "steps": stage.steps(protocol.timestep_fs)})
         for path in folder.glob("restart.*.bin"):
             path.unlink()
         return result
@@ -252,4 +270,5 @@ def check_protocol_file(workdir: Path, protocol: Protocol) -> None:
     current = json.dumps(asdict(protocol), sort_keys=True)
     if record.exists() and record.read_text() != current:
         raise ThioglassError(f"{workdir} holds a run with a different protocol; use a new --out folder or delete it")
-    record.write_text(current)
+    if not record.exists():
+        write_text(record, current)

@@ -20,7 +20,6 @@ deviation.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_json
 from thioglass.md.protocol import Protocol, QuenchSettings, melt_quench
 
 ReplicaProgress = Callable[[int, str, int, int], None]
@@ -81,9 +81,7 @@ class QuenchJob:
                   "formula": glass.get_chemical_formula(), "folder": str(self.folder), "final_structure": str(final),
                   "engine": engine_kind(self.potential), "wall_s": round(time.perf_counter() - start, 3),
                   **anneal_averages(result.stages[-1].thermo_table(), self.density_skip_fraction)}
-        temporary = done.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record, indent=1))
-        os.replace(temporary, done)
+        write_json(done, record)
         return record
 
     def _glass(self):
@@ -193,7 +191,7 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
     with summary.stage("replicas"):
         records, failed = (_run_here(jobs, progress) if client is None else _run_on(client, jobs, progress))
     result = QuenchResult(label, potential, settings, tuple(records), failed)
-    (out_dir / "quench.json").write_text(json.dumps(result.to_json(), indent=1))
+    write_json(out_dir / "quench.json", result.to_json())
     for record in records:
         summary.timings_s[f"replica_{record['replica']}"] = record["wall_s"]
         summary.add_output(f"replica_{record['replica']}", record["final_structure"])
@@ -230,7 +228,7 @@ def _check_job_file(out_dir: Path, label: str, settings: QuenchSettings, potenti
         raise ThioglassError(f"{out_dir} holds a quench with another composition, potential or settings; "
                              "use a new --out folder or delete it")
     out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1))
+    write_json(path, record)
 
 
 def _run_here(jobs: list[QuenchJob], progress: ReplicaProgress | None) -> tuple[list[dict], dict[int, str]]:

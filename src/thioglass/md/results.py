@@ -40,6 +40,7 @@ def truncate_dump(path: str | Path, before_step: int) -> None:
     if not path.exists():
         return
     cut = None
+    frame_start = 0
     with open(path, "rb") as handle:
         offset = 0
         expect_step = False

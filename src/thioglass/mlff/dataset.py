@@ -80,9 +80,16 @@ def write_training_sets(store: LabelStore, out_dir: str | Path, split: SplitSett
     if not frames:
         raise ThioglassError(f"no labelled frames in {store.root}; label some structures first")
     rng = np.random.default_rng(split.seed)
-    train, valid = [], []
+    groups: dict[tuple[int, ...], list[tuple[Atoms, Label]]] = defaultdict(list)
     for atoms, label in frames:
-        (valid if rng.random() < split.validation_fraction else train).append((atoms, label))
+        groups[tuple(atoms.numbers)].append((atoms, label))
+    train, valid = [], []
+    for group in groups.values():
+        # Every system keeps at least one training frame, so no composition is only ever validated.
+        n_valid = min(len(group) - 1, int(round(split.validation_fraction * len(group))))
+        chosen = set(rng.choice(len(group), size=n_valid, replace=False).tolist()) if n_valid > 0 else set()
+        for k, item in enumerate(group):
+            (valid if k in chosen else train).append(item)
     out_dir = Path(out_dir)
     parts = {"train": train, "validation": valid}
     folders: dict[str, list[str]] = {}

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_json
 from thioglass.mlff.config import TrainSettings, deepmd_input
 
 FROZEN = "frozen_model.pb"
@@ -100,13 +101,15 @@ def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Seq
     workdir.mkdir(parents=True, exist_ok=True)
     target = settings.schedule.steps
     frozen, compressed = workdir / FROZEN, workdir / COMPRESSED
-    done_step = max(read_lcurve(workdir / "lcurve.out"), default=-1)
-    finished = done_step >= target and frozen.exists() and (compressed.exists() or not compress)
+    marker = workdir / "done.json"
+    # lcurve.out has rows only every disp_freq steps, so completion is recorded explicitly.
+    done_steps = json.loads(marker.read_text())["steps"] if marker.exists() else -1
+    finished = done_steps >= target and frozen.exists() and (compressed.exists() or not compress)
     if not finished:
         doc = deepmd_input(settings, [str(Path(s).resolve()) for s in train_systems],
                            [str(Path(s).resolve()) for s in validation_systems])
         (workdir / "input.json").write_text(json.dumps(doc, indent=2))
-        if done_step < target:
+        if done_steps < target:
             if (workdir / "checkpoint").exists():
                 restart = ["--restart", "model.ckpt"]
             elif init_model:
@@ -117,6 +120,8 @@ def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Seq
         _dp(["freeze", "-o", FROZEN], workdir, "freeze.log", threads)
         if compress:
             _dp(["compress", "-i", FROZEN, "-o", COMPRESSED], workdir, "compress.log", threads)
+        write_json(marker, {"steps": target, "compressed": compress})
     curve = read_lcurve(workdir / "lcurve.out")
     last = max(curve, default=0)
-    return TrainResult(str(workdir), str(frozen), str(compressed) if compress else None, last, curve.get(last, {}))
+    steps = json.loads(marker.read_text())["steps"]
+    return TrainResult(str(workdir), str(frozen), str(compressed) if compress else None, steps, curve.get(last, {}))

@@ -17,6 +17,7 @@ from ase import Atoms
 
 from thioglass.errors import ThioglassError
 from thioglass.md.protocol import Protocol
+from thioglass.md.lammps import last_step
 from thioglass.md.results import MDResult
 
 #: ``progress(job_name, steps_done, total_steps)``.
@@ -53,27 +54,9 @@ class MDJob:
             if (folder / "done.json").exists():
                 done += steps
                 continue
-            done += min(steps, _last_thermo_step(folder / "thermo.dat"))
+            done += min(steps, last_step(folder / "thermo.dat"))
             break
         return done
-
-
-def _last_thermo_step(path: Path) -> int:
-    """First column of the last complete line of a thermo file (0 if none yet)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 4096))
-            data = handle.read()
-        lines = data.splitlines()
-        if not data.endswith(b"\n"):
-            lines = lines[:-1]  # still being written
-        for line in reversed(lines):
-            parts = line.split()
-            if parts and not parts[0].startswith(b"#"):
-                return int(float(parts[0]))
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def run_jobs(engine: Any, jobs: Iterable[MDJob], client: Any = None, progress: JobProgress | None = None,
@@ -107,13 +90,11 @@ def run_jobs(engine: Any, jobs: Iterable[MDJob], client: Any = None, progress: J
 
 
 def _run_here(engine: Any, job: MDJob, progress: JobProgress | None) -> MDResult:
-    report = None
+    report: Callable[[str, int, int], None] | None = None
     if progress is not None:
         offsets, total = job.stage_offsets(), job.total_steps
         progress(job.name, job.steps_done(), total)
-
-        def report(stage: str, step: int, _stage_total: int) -> None:
-            progress(job.name, offsets[stage] + step, total)
+        report = lambda stage, step, _stage_total: progress(job.name, offsets[stage] + step, total)  # noqa: E731
 
     result = engine.run(job.atoms, job.protocol, job.workdir, progress=report)
     if progress is not None:

@@ -114,7 +114,7 @@ class LabelStore:
         return {k: json.loads((self.root / "failed" / f"{k}.json").read_text()) for k in self.keys("failed")}
 
 
-def _atomic_write(path: Path, writer: Any) -> None:
+def _atomic_write(path: Path, writer: Any) -> None:  # noqa: D103 - np.savez needs a file handle
     # A kill during the write leaves only the temporary file, never a half-written label.
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "wb") as handle:
@@ -146,6 +146,8 @@ def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, clien
     progress
         Show a Rich progress bar.
     """
+    # A bad reference name must fail here, once, not be recorded as a failure of every frame.
+    cached_calculator(spec)
     todo: list[tuple[str, Atoms]] = []
     seen: set[str] = set()
     done_before = 0

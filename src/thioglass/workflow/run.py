@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from thioglass.errors import ThioglassError
+from thioglass.io.atomic import write_bytes, write_json, write_text  # noqa: F401 - re-exported
 from thioglass.workflow.settings import RunSettings
 from thioglass.workflow.stages import OPTIONAL, STAGES, Context, NullReporter, Reporter
 
@@ -232,24 +232,3 @@ def _check_job(out: Path, label: str, potential: str | None, settings: RunSettin
     write_json(path, record)
 
 
-def write_json(path: Path, data: Any) -> Path:
-    """Write JSON atomically: a half-written file never marks a stage as done."""
-    return write_text(path, json.dumps(data, indent=1, default=str))
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write text atomically (a temporary file renamed over ``path``)."""
-    return write_bytes(path, text.encode("utf-8"))
-
-
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write bytes atomically; a failed write (a full disk) leaves no partial file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
