@@ -31,6 +31,7 @@ browser:
 
 bench: $(STAMP)
 	$(VENV)/bin/thioglass bench analysis --out bench-results/analysis.json
+	$(VENV)/bin/thioglass bench md --out bench-results/md.json
 
 clean:
 	rm -rf $(VENV) runs bench-results
