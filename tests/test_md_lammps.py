@@ -55,7 +55,7 @@ def test_killed_run_resumes_without_redoing_work(tmp_path):
         + "from test_md_lammps import _cell, MODEL\n"
         "from thioglass.md.lammps import LammpsEngine, LammpsSettings\n"
         "from thioglass.md.protocol import melt_quench, preset\n"
-        "p = melt_quench(preset('smoke', melt_k=400, final_k=300, melt_ps=0.6, anneal_ps=0.1, "
+        "p = melt_quench(preset('smoke', melt_k=400, final_k=300, melt_ps=3.0, anneal_ps=0.1, "
         "cooling_rate_k_per_s=1e15, dump_every_ps=0.02))\n"
         "LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), p, sys.argv[1])\n"
     )
@@ -64,20 +64,20 @@ def test_killed_run_resumes_without_redoing_work(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not list((work / "00_melt").glob("restart.*.bin")):
         time.sleep(0.2)
-    time.sleep(1.0)
+    time.sleep(0.3)  # killed early in a 3000-step stage even on a quiet machine
     os.killpg(process.pid, signal.SIGKILL)  # thioglass and its LAMMPS child die together
     process.wait()
     assert not (work / "00_melt" / "done.json").exists(), "the run finished before it could be killed"
     restarts = sorted(int(p.name.split(".")[1]) for p in (work / "00_melt").glob("restart.*.bin"))
-    assert restarts and restarts[-1] < 600
+    assert restarts and restarts[-1] < 3000
 
-    protocol = melt_quench(preset("smoke", melt_k=400, final_k=300, melt_ps=0.6, anneal_ps=0.1,
+    protocol = melt_quench(preset("smoke", melt_k=400, final_k=300, melt_ps=3.0, anneal_ps=0.1,
                                   cooling_rate_k_per_s=1e15, dump_every_ps=0.02))
     result = LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), protocol, work)
     melt_log = (work / "00_melt" / "in.lmp").read_text()
     assert "read_restart" in melt_log and "velocity all create" not in melt_log
     steps = [a.info["timestep"] for a in iter_frames(result.stages[0].trajectory)]
-    assert steps == list(range(0, 601, 20)), "dump frames lost or repeated across the restart"
+    assert steps == list(range(0, 3001, 20)), "dump frames lost or repeated across the restart"
     done = (work / "00_melt" / "done.json").stat().st_mtime
     LammpsEngine(LammpsSettings((MODEL,), restart_every_steps=100)).run(_cell(), protocol, work)
     assert (work / "00_melt" / "done.json").stat().st_mtime == done
