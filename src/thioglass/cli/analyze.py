@@ -24,10 +24,11 @@ def analyze(
     plots: Optional[Path] = typer.Option(None, "--plots", help="Directory for PNG plots."),
 ) -> None:
     """Average density, g(r), neutron S(Q), Q^n and E^n over the frames of FILE (streamed)."""
-    import json
     from dataclasses import asdict
 
     from rich.console import Console
+
+    from thioglass.io.atomic import write_json
 
     from thioglass.analysis.structure import StructureAnalysis, StructureSettings
     from thioglass.io import iter_frames
@@ -51,8 +52,7 @@ def analyze(
     with summary.stage("result"):
         result = analysis.result()
     result["input"] = {"file": str(file), "frames": frames}
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(result, indent=1))
+    write_json(json_out, result, indent=1)
     summary.add_output("json", json_out)
     if plots is not None:
         from thioglass.report.plots import write_structure_plots

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from thioglass.io.atomic import write_json
+
 from thioglass.cli.options import OutDir, Potential, Scheduler, Seed, Threads, Workers
 
 
@@ -35,7 +37,6 @@ def conductivity(
     seed: Seed = 1,
 ) -> None:
     """NPT run per temperature (resumable), Li MSD, D, Nernst-Einstein sigma, Arrhenius Ea and sigma(300 K)."""
-    import json
 
     from rich.console import Console
 
@@ -67,7 +68,7 @@ def conductivity(
             result = _run(Path(paths[0]), settings, out, potential, threads, workers, scheduler, console)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "conductivity.json"
-    json_path.write_text(json.dumps(result, indent=1))
+    write_json(json_path, result, indent=1)
     summary.add_output("json", json_path)
     if plots:
         from thioglass.report.property_plots import write_conductivity_plots

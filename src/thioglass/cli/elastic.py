@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from thioglass.io.atomic import write_json
+
 from thioglass.cli.options import Potential, Scheduler, Seed, Threads, Workers
 
 ROUTES = ("static", "md", "both")
@@ -34,7 +36,6 @@ def elastic(
     seed: Seed = 1,
 ) -> None:
     """Elastic tensor C, compliance S and Voigt/Reuss/Hill B, G, E and nu of STRUCTURE (±strain, stress differences)."""
-    import json
 
     from rich.console import Console
 
@@ -64,8 +65,7 @@ def elastic(
     primary = "md" if "md" in routes else "static"
     result = {**routes[primary], "route": primary, "routes": routes,
               "input": {"structure": str(structure), "potential": potential, "n_atoms": len(atoms)}}
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(result, indent=1))
+    write_json(json_out, result, indent=1)
     summary.add_output("json", json_out)
     summary.write(json_out.with_name(f"{json_out.stem}.summary.json"))
     _print(routes, json_out)

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from thioglass.io.atomic import write_json
+
 from thioglass.cli.options import Scheduler, Workers, dask_client
 
 app = typer.Typer(help="Reference models for labels: list them, compare them on the bundled crystals.",
@@ -37,7 +39,6 @@ def compare(
     scheduler: Scheduler = None,
 ) -> None:
     """Relax every crystal with every reference; compare densities with experiment."""
-    import json
 
     from rich.console import Console
 
@@ -49,8 +50,7 @@ def compare(
     chosen = crystals.split(",") if crystals else [c for c in crystal_names() if c != "Li10GeP2S12"]
     with dask_client(workers, scheduler) as client:
         result = compare_references(chosen_refs, chosen, client=client)
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(result, indent=2))
+    write_json(json_out, result, indent=2)
     json_out.with_suffix(".md").write_text(markdown_table(result) + "\n")
     Console().print(markdown_table(result))
     Console().print(f"closest to experiment: {result['best']}")

@@ -22,10 +22,11 @@ def rotation(
     plots: Optional[Path] = typer.Option(None, "--plots", help="Directory for rotation.png."),
 ) -> None:
     """Rotation angle of every PS4/SiS4 tetrahedron per window (Kabsch), nearby Li displacement, their correlation."""
-    import json
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from thioglass.io.atomic import write_json
 
     from thioglass.properties.rotation import RotationSettings, analyse_rotation
     from thioglass.runinfo import RunSummary
@@ -40,8 +41,7 @@ def rotation(
     with summary.stage("analysis"), Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("frames", total=None)
         result = analyse_rotation(trajectory, settings, frames, progress=lambda n: bar.update(task, completed=n))
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(result, indent=1))
+    write_json(json_out, result, indent=1)
     summary.add_output("json", json_out)
     if plots is not None:
         from thioglass.report.property_plots import write_rotation_plots

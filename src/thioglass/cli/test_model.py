@@ -15,10 +15,11 @@ def test_model(
     plots: Optional[Path] = typer.Option(None, "--plots", help="Folder for parity plots (PNG)."),
 ) -> None:
     """Energy per atom, force and virial RMSE of a model on labelled data."""
-    import json
     import tempfile
 
     from rich.console import Console
+
+    from thioglass.io.atomic import write_json
 
     from thioglass.md.engine import default_model
     from thioglass.mlff.dataset import import_labels, store_frames
@@ -42,8 +43,7 @@ def test_model(
         with summary.stage("evaluate"):
             result = parity(model_path, store_frames(store))
     metrics = result.metrics()
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps({"model": model_path, "data": str(data), **metrics}, indent=2))
+    write_json(json_out, {"model": model_path, "data": str(data), **metrics}, indent=2)
     if plots:
         from thioglass.report.mlff_plots import parity_plots
 

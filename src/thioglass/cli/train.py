@@ -25,11 +25,11 @@ def train(
     scheduler: Scheduler = None,
 ) -> None:
     """Train, freeze and compress DeePMD models; models train in parallel through Dask."""
-    import json
 
     from rich.console import Console
 
     from thioglass.elements import TYPE_MAP
+    from thioglass.io.atomic import write_json
     from thioglass.mlff.config import Schedule, TrainSettings
     from thioglass.mlff.config import architecture as named
     from thioglass.mlff.dataset import SplitSettings, write_training_sets
@@ -61,5 +61,5 @@ def train(
         console.print(f"{result.workdir}: step {result.steps}, validation force RMSE "
                       f"{result.final_rmse.get('rmse_f_val', float('nan')):.3f} eV/Å")
         summary.add_output(Path(result.workdir).name, result.compressed_model or result.frozen_model)
-    (out / "models.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    write_json(out / "models.json", [r.__dict__ for r in results], indent=2)
     summary.write(out / "summary.json")
