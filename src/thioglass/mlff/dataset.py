@@ -118,7 +118,7 @@ def import_labels(path: str | Path, store: LabelStore, fmt: str | None = None) -
         values = [label.forces_ev_per_angstrom, np.array([label.energy_ev])]
         if not all(np.isfinite(v).all() for v in values):
             raise ThioglassError(f"{path} holds NaN energies or forces; remove those frames and import again")
-        key = frame_key(atoms)
+        key = atoms.info.get("frame_key") or frame_key(atoms)
         if store.status(key) is None:
             store.save(key, atoms, label)
             added += 1
@@ -132,7 +132,11 @@ def export_labels(store: LabelStore, path: str | Path) -> int:
     from ase.io import write
 
     frames = []
-    for atoms, label in store_frames(store):
+    for key in store.keys("done"):
+        atoms, label = store.load(key)
+        # The key travels with the frame: rounding positions to the file's 8 decimals can move a coordinate
+        # across the key's 1e-6 Å grid, and a re-imported frame must still be recognised as done.
+        atoms.info["frame_key"] = key
         results = {"energy": label.energy_ev, "forces": label.forces_ev_per_angstrom}
         if label.virial_ev is not None:
             stress = -np.asarray(label.virial_ev) / atoms.get_volume()
@@ -183,6 +187,8 @@ def _read_ase(path: Path) -> Iterable[tuple[Atoms, Label]]:
                 virial = -atoms.get_stress(voigt=False) * atoms.get_volume()
             label = Label(float(atoms.get_potential_energy()), np.array(atoms.get_forces()), virial)
             clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+            if isinstance(atoms.info.get("frame_key"), str):
+                clean.info["frame_key"] = atoms.info["frame_key"]
             yield clean, label
     except ThioglassError:
         raise
