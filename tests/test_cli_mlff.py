@@ -71,3 +71,39 @@ def test_learn_example_is_a_valid_config(tmp_path):
 def test_reference_list_names_the_default():
     output = _invoke("reference", "list").output
     assert "sevennet-mf-0-r2scan (default)" in output and "chgnet-r2scan" in output
+
+
+def test_test_model_reports_each_family(tmp_path):
+    """Labels equal to the model's own predictions give zero error; a 0.1 eV/Å force shift gives exactly 0.1."""
+    from pathlib import Path
+
+    import numpy as np
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from thioglass.build.crystals import load_crystal
+    from thioglass.mlff.evaluate import predict
+
+    model = str(Path(__file__).parent / "data" / "tiny_li3ps4.pb")
+    frames = []
+    for k, family in enumerate(["exact", "exact", "shifted", "shifted", "shifted"]):
+        atoms = load_crystal("beta-Li3PS4")
+        atoms.rattle(0.03, seed=k)
+        energy, forces, virial = predict(model, atoms)
+        shift = 0.1 if family == "shifted" else 0.0
+        stress = -virial / atoms.get_volume()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces + shift,
+                                           stress=stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]])
+        atoms.info["family"] = family
+        frames.append(atoms)
+    write(tmp_path / "test.extxyz", frames)
+    out = tmp_path / "acc.json"
+    shown = _invoke("test-model", "--model", model, "--data", str(tmp_path / "test.extxyz"), "--json", str(out),
+                    "--group-by", "family")
+    record = json.loads(out.read_text())
+    exact, shifted = record["by_family"]["exact"], record["by_family"]["shifted"]
+    assert (exact["frames"], shifted["frames"], record["frames"]) == (2, 3, 5)
+    assert exact["rmse_force_ev_per_angstrom"] < 1e-4 and exact["rmse_energy_mev_per_atom"] < 1e-3
+    assert np.isclose(shifted["rmse_force_ev_per_angstrom"], 0.1, atol=1e-4)
+    assert np.isclose(record["rmse_force_ev_per_angstrom"], 0.1 * np.sqrt(3 / 5), atol=1e-4)
+    assert "family shifted: 3 frames" in shown.output

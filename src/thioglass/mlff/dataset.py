@@ -149,6 +149,15 @@ def export_labels(store: LabelStore, path: str | Path) -> int:
     return len(frames)
 
 
+def read_labelled(path: str | Path, fmt: str | None = None) -> Iterable[tuple[Atoms, Label]]:
+    """Frames and labels of a labelled file (extxyz, OUTCAR, vasprun.xml); extxyz text tags kept in ``info``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ThioglassError(f"{path} does not exist; give an OUTCAR, vasprun.xml or extxyz file")
+    fmt = fmt or _guess_format(path)
+    return _read_dpdata(path, fmt) if fmt.startswith("vasp/") else _read_ase(path)
+
+
 def _guess_format(path: Path) -> str:
     name = path.name.lower()
     if "outcar" in name:
@@ -187,8 +196,8 @@ def _read_ase(path: Path) -> Iterable[tuple[Atoms, Label]]:
                 virial = -atoms.get_stress(voigt=False) * atoms.get_volume()
             label = Label(float(atoms.get_potential_energy()), np.array(atoms.get_forces()), virial)
             clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-            if isinstance(atoms.info.get("frame_key"), str):
-                clean.info["frame_key"] = atoms.info["frame_key"]
+            # Text tags (frame_key, family, system, ...) survive, so tests can group frames by them.
+            clean.info.update({k: v for k, v in atoms.info.items() if isinstance(v, str)})
             yield clean, label
     except ThioglassError:
         raise

@@ -63,6 +63,15 @@ class ParityData:
     virial_ref: list[np.ndarray]
     virial_pred: list[np.ndarray]
 
+    @classmethod
+    def merged(cls, parts: Iterable["ParityData"]) -> "ParityData":
+        """All frames of several parity sets in one."""
+        merged = cls([], [], [], [], [], [])
+        for part in parts:
+            for name in ("energy_ref", "energy_pred", "force_ref", "force_pred", "virial_ref", "virial_pred"):
+                getattr(merged, name).extend(getattr(part, name))
+        return merged
+
     def metrics(self) -> dict[str, float | int]:
         e_ref, e_pred = np.array(self.energy_ref), np.array(self.energy_pred)
         f_ref, f_pred = np.concatenate(self.force_ref), np.concatenate(self.force_pred)
@@ -76,6 +85,16 @@ class ParityData:
             v_ref, v_pred = np.array(self.virial_ref), np.array(self.virial_pred)
             out["rmse_virial_mev_per_atom"] = float(np.sqrt(np.mean((v_pred - v_ref) ** 2)) * 1000)
         return out
+
+
+def parity_by(model_path: str, frames: Iterable[tuple[Atoms, "object"]], key: str) -> dict[str, ParityData]:
+    """:func:`parity` per value of ``atoms.info[key]`` (frames without the key go to ``"untagged"``)."""
+    groups: dict[str, list] = {}
+    for atoms, label in frames:
+        groups.setdefault(str(atoms.info.get(key, "untagged")), []).append((atoms, label))
+    if not groups:
+        raise ThioglassError("no labelled frames to test against")
+    return {name: parity(model_path, members) for name, members in sorted(groups.items())}
 
 
 def parity(model_path: str, frames: Iterable[tuple[Atoms, "object"]]) -> ParityData:
