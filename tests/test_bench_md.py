@@ -31,3 +31,16 @@ def test_quick_benchmark_runs_end_to_end(tmp_path):
     record = run_md_benchmark(MDBenchSettings.quick(reference=None))
     assert record["lammps"]["frozen"] and record["presets"]["paper"]["ns_per_day"] > 0
     json.dumps(record)
+
+
+def test_a_model_shipped_compressed_is_timed_as_compressed(tmp_path):
+    """dp refuses to compress twice; the benchmark must then time the given model under its real name."""
+    from pathlib import Path
+
+    from thioglass.bench.md import _variants
+
+    tiny = Path(__file__).parent / "data" / "tiny_li3ps4.pb"
+    fresh = _variants(tiny, tmp_path / "first")
+    assert set(fresh) == {"frozen", "compressed"} and fresh["compressed"].stat().st_size > 0
+    again = _variants(fresh["compressed"], tmp_path / "second")
+    assert again == {"compressed": fresh["compressed"]}

@@ -70,14 +70,18 @@ def speed_only_model(folder: Path, architecture: str = "paper") -> Path:
     return Path(train_model(folder / "model", settings, data["train"], compress=False).frozen_model)
 
 
-def _compress(frozen: Path, folder: Path) -> Path | None:
+def _variants(model: Path, folder: Path) -> dict[str, Path]:
+    """The model as given and its compressed form; a model shipped compressed is timed as such."""
     from thioglass.mlff.train import _dp
 
+    folder.mkdir(parents=True, exist_ok=True)
     try:
-        _dp(["compress", "-i", str(frozen.resolve()), "-o", "compressed.pb"], folder, "compress.log", None)
+        _dp(["compress", "-i", str(model.resolve()), "-o", "compressed.pb"], folder, "compress.log", None)
     except ThioglassError:
-        return None  # already compressed, or an architecture that cannot be tabulated
-    return folder / "compressed.pb"
+        log = (folder / "compress.log").read_text(errors="replace") if (folder / "compress.log").exists() else ""
+        # dp refuses to compress twice; any other failure is an architecture that cannot be tabulated.
+        return {"compressed" if "already been compressed" in log else "frozen": model}
+    return {"frozen": model, "compressed": folder / "compressed.pb"}
 
 
 def _lammps_rate(model: Path, atoms, steps: int, threads: int, folder: Path, timestep_fs: float) -> dict[str, float]:
@@ -121,7 +125,7 @@ def run_md_benchmark(settings: MDBenchSettings, on_stage: Callable[[str], None] 
         # timing run, and the cost of a step does not depend on the timestep.
         timestep_fs = 0.1 if speed_only else 1.0
         on_stage("compressing the model")
-        variants = {"frozen": model, "compressed": _compress(model, root)}
+        variants = _variants(model, root)
         record: dict[str, Any] = {"benchmark": "md", "settings": asdict(settings), "machine": machine_info(),
                                   "model": str(settings.model or model), "speed_only_model": speed_only,
                                   "gpu": None, "timing_timestep_fs": timestep_fs, "lammps": {}, "reference": None}
@@ -129,8 +133,6 @@ def run_md_benchmark(settings: MDBenchSettings, on_stage: Callable[[str], None] 
                  for n in settings.sizes}
         for n, atoms in cells.items():
             for name, path in variants.items():
-                if path is None:
-                    continue
                 on_stage(f"LAMMPS {name} model, {len(atoms)} atoms")
                 rate = _lammps_rate(path, atoms, settings.steps, settings.threads, root / f"{name}_{n}", timestep_fs)
                 record["lammps"].setdefault(name, {})[str(len(atoms))] = rate

@@ -1,0 +1,143 @@
+"""Assemble the shipped model's card (JSON in the package, Markdown in docs/) from the files that measured it.
+
+    python training/model_card.py --model-dir DIR --labels STORE --test TEST.json --stability STABILITY.json \
+        --bench BENCH.json --iterations A.json [B.json ...] --out-json CARD.json --out-md CARD.md
+
+Nothing is typed in by hand: every number comes from a training, test, stability or benchmark output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from thioglass.mlff.dataset import store_frames
+from thioglass.reference.label import LabelStore
+
+TARGETS = {"rmse_energy_mev_per_atom": 7.6, "rmse_force_ev_per_angstrom": 0.17}  # the paper, against DFT
+
+
+def family(symbols: list[str]) -> str:
+    """Li2S-SiS2-P2S5 family of a frame from its element counts (crystals and glasses alike)."""
+    counts = {e: symbols.count(e) for e in ("Li", "Si", "P")}
+    parts = [name for name, present in (("Li2S", counts["Li"]), ("SiS2", counts["Si"]), ("P2S5", counts["P"]))
+             if present]
+    return "-".join(parts) if parts else "S"
+
+
+def data_summary(store: LabelStore) -> dict:
+    by_family: dict[str, dict] = {}
+    atoms_total = 0
+    for atoms, _ in store_frames(store):
+        entry = by_family.setdefault(family(atoms.get_chemical_symbols()), {"frames": 0, "atoms": 0})
+        entry["frames"] += 1
+        entry["atoms"] += len(atoms)
+        atoms_total += len(atoms)
+    return {"frames": sum(e["frames"] for e in by_family.values()), "atoms": atoms_total,
+            "by_family": dict(sorted(by_family.items()))}
+
+
+def training_summary(model_dir: Path) -> dict:
+    config = json.loads((model_dir / "input.json").read_text())
+    table = np.loadtxt(model_dir / "lcurve.out", ndmin=2)
+    names = (model_dir / "lcurve.out").read_text().splitlines()[0].lstrip("#").split()
+    last = dict(zip(names, table[-1]))
+    return {"architecture": {"descriptor": config["model"]["descriptor"], "fitting_net": config["model"]["fitting_net"]},
+            "steps": int(config["training"]["numb_steps"]), "learning_rate": config["learning_rate"],
+            "loss": config["loss"], "final_lcurve": {k: float(v) for k, v in last.items()}}
+
+
+def speed_summary(bench: dict) -> dict:
+    return {"machine": bench.get("machine"), "lammps_katom_steps_per_s": bench["lammps"],
+            "reference": bench.get("reference"), "speedup_over_reference": bench.get("speedup_over_reference")}
+
+
+def markdown(card: dict) -> str:
+    test, speed = card["test_set"], card["speed"]
+    lines = [f"# Model card: {card['name']}", "",
+             f"File `src/thioglass/data/models/{card['file']}` (frozen, compressed DeePMD-kit {card['deepmd_kit']} "
+             f"model, TensorFlow backend). Built {card['date']} by the recipes in `training/`.", "",
+             "## Reference", "", card["reference_note"], "",
+             "## Training data", "",
+             f"{card['data']['frames']} labelled frames, {card['data']['atoms']} atoms in all, from "
+             f"{len(card['learning'])} concurrent-learning iterations (`training/learn-lisips*.yml`).", "",
+             "| family | frames | atoms |", "|---|---:|---:|"]
+    lines += [f"| {name} | {e['frames']} | {e['atoms']} |" for name, e in card["data"]["by_family"].items()]
+    lines += ["", "| iteration | labels after | accurate share | candidates | failed | val. force RMSE (eV/Å) |",
+              "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['stage']}.{r['iteration']} | {r['labels_total']} | {100 * r['accurate_fraction']:.1f}% | "
+              f"{r['candidate']} | {r['failed']} | {r['rmse_f_val_ev_per_angstrom']:.3f} |" for r in card["learning"]]
+    training = card["training"]
+    lines += ["", "## Final training", "",
+              f"{training['steps']} steps, descriptor {training['architecture']['descriptor']['type']} "
+              f"rcut {training['architecture']['descriptor']['rcut']} Å, embedding "
+              f"{training['architecture']['descriptor']['neuron']}, fitting {training['architecture']['fitting_net']['neuron']}, "
+              f"{training['architecture']['descriptor']['precision']}.", "",
+              "## Held-out test set", "",
+              f"`{test['file']}`: {test['frames']} frames never trained on, labelled with the same reference, from the "
+              "model's own melt-quench of every glass family (1700 K melt, 300 K and 650 K holds) and every bundled "
+              "crystal heated to 650 K (`training/make_test_set.py`).", "",
+              "| family | frames | energy RMSE (meV/atom) | force RMSE (eV/Å) | virial RMSE (meV/atom) |",
+              "|---|---:|---:|---:|---:|"]
+    rows = list(test["by_family"].items()) + [("**all**", test["overall"])]
+    lines += [f"| {name} | {m['frames']} | {m['rmse_energy_mev_per_atom']:.2f} | {m['rmse_force_ev_per_angstrom']:.3f} | "
+              f"{m.get('rmse_virial_mev_per_atom', float('nan')):.2f} |" for name, m in rows]
+    met = {k: test["overall"][k] <= v for k, v in TARGETS.items()}
+    lines += ["", f"Targets (the paper's errors against DFT): {TARGETS['rmse_energy_mev_per_atom']} meV/atom "
+              f"({'met' if met['rmse_energy_mev_per_atom'] else 'NOT met'}) and {TARGETS['rmse_force_ev_per_angstrom']} "
+              f"eV/Å ({'met' if met['rmse_force_ev_per_angstrom'] else 'NOT met'}).", "",
+              "## Stability", ""]
+    lines += [f"- {name}: {state}" for name, state in card["stability"].items()]
+    lines += ["", "## Speed", ""]
+    for variant, by_size in speed["lammps_katom_steps_per_s"].items():
+        for size, rate in by_size.items():
+            lines.append(f"- LAMMPS {variant}, {size} atoms: {rate['katom_steps_per_s']:.1f} katom-step/s")
+    if speed["reference"]:
+        lines.append(f"- reference {speed['reference']['name']} through ASE, {speed['reference']['atoms']} atoms: "
+                     f"{speed['reference']['atom_steps_per_s']:.0f} atom-step/s; speed-up "
+                     f"{speed['speedup_over_reference']:.0f}x")
+    machine = speed.get("machine") or {}
+    lines += ["", f"Measured on {machine.get('cpu', 'this machine')} with {machine.get('cpus', '?')} CPUs "
+              "by `thioglass bench md`.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("--model-dir", "--labels", "--test", "--stability", "--bench", "--out-json", "--out-md"):
+        parser.add_argument(name, type=Path, required=True)
+    parser.add_argument("--iterations", type=Path, nargs="+", required=True)
+    parser.add_argument("--test-file", default="default-test-set.extxyz")
+    args = parser.parse_args()
+    import deepmd
+
+    test = json.loads(args.test.read_text())
+    learning = [dict(record, stage=k + 1) for k, path in enumerate(args.iterations)
+                for record in json.loads(path.read_text())]
+    card = {
+        "name": "thioglass default Li-Si-P-S force field", "file": "default.pb", "date": date.today().isoformat(),
+        "deepmd_kit": deepmd.__version__, "type_map": ["Li", "Si", "P", "S"],
+        "reference": "sevennet-mf-0-r2scan",
+        "reference_note": "SevenNet-MF-0, r2SCAN head (`sevennet-mf-0-r2scan`), chosen because it is the closest of "
+                          "the bundled references to the experimental densities of the Li-P-S crystals "
+                          "(docs/reference-comparison.md). The paper's reference was PBE DFT (VASP); errors below "
+                          "are against SevenNet-MF-0, not DFT.",
+        "data": data_summary(LabelStore(args.labels)), "learning": learning,
+        "training": training_summary(args.model_dir),
+        "test_set": {"file": args.test_file, "frames": test["frames"], "overall": {k: v for k, v in test.items()
+                                                                                   if k.startswith(("rmse", "mae", "frames"))},
+                     "by_family": test["by_family"], "targets": TARGETS},
+        "stability": json.loads(args.stability.read_text()),
+        "speed": speed_summary(json.loads(args.bench.read_text())),
+    }
+    args.out_json.write_text(json.dumps(card, indent=2) + "\n")
+    args.out_md.write_text(markdown(card))
+    print(f"card -> {args.out_json}, {args.out_md}")
+
+
+if __name__ == "__main__":
+    main()
