@@ -29,7 +29,7 @@ from thioglass.md.ase_engine import (
     truncate_extxyz,
     truncate_thermo,
 )
-from thioglass.md.engine import make_engine
+from thioglass.md.engine import bundled_model_path, make_engine
 from thioglass.md.lammps import THERMO_COLUMNS, LammpsEngine, LammpsSettings
 from thioglass.md.protocol import Protocol, Stage
 
@@ -215,15 +215,15 @@ def test_atoms_too_close_are_caught_during_the_run(tmp_path):
     assert last.get_all_distances(mic=True)[np.triu_indices(32, 1)].min() >= 2.2
 
 
-def test_engine_follows_the_potential(tmp_path):
+def test_engine_follows_the_potential(tmp_path, monkeypatch):
     assert isinstance(make_engine(MODEL, threads=1), LammpsEngine)
     assert isinstance(make_engine(EMT_SPEC), AseEngine)
     assert isinstance(make_engine("sevennet-0"), AseEngine)  # the model loads only when a run starts
-    if (files("thioglass") / "data" / "models" / "default.pb").is_file():
+    if bundled_model_path().is_file():
         assert isinstance(make_engine(None), LammpsEngine)
-    else:
-        with pytest.raises(ThioglassError, match="no default model"):
-            make_engine(None)
+    monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
+    with pytest.raises(ThioglassError, match="no default model"):
+        make_engine(None)
     with pytest.raises(ThioglassError, match="does not exist"):
         make_engine(str(tmp_path / "missing.pb"))
     with pytest.raises(ThioglassError, match="unknown potential"):

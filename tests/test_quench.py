@@ -135,9 +135,6 @@ def test_bad_input_is_one_line_and_exit_status_2(monkeypatch, capsys, tmp_path, 
 
 
 def test_without_a_bundled_model_the_potential_is_required(monkeypatch, capsys, tmp_path):
-    from importlib.resources import files
-
-    if (files("thioglass") / "data" / "models" / "default.pb").is_file():
-        pytest.skip("a default model is bundled")
+    monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
     code, err = _main(monkeypatch, capsys, "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
     assert code == 2 and "no default model" in err and "--potential" in err

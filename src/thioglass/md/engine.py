@@ -31,13 +31,18 @@ class Engine(TypingProtocol):
             progress: Callable[[str, int, int], None] | None = None) -> MDResult: ...
 
 
+def bundled_model_path() -> Path:
+    """Where the shipped model lives: ``thioglass/data/models/default.pb`` (its card: ``default.json``)."""
+    return Path(str(files("thioglass") / "data" / "models" / "default.pb"))
+
+
 def default_model() -> Path:
-    """The shipped DeePMD model, ``thioglass/data/models/default.pb``."""
-    model = files("thioglass") / "data" / "models" / "default.pb"
+    """The shipped DeePMD model (see :func:`bundled_model_path`)."""
+    model = bundled_model_path()
     if not model.is_file():
         raise ThioglassError("no default model is bundled with this thioglass yet; pass --potential "
                              "MODEL.pb (a DeePMD model), a reference name such as sevennet-0, or ase:module:Class")
-    return Path(str(model))
+    return model
 
 
 def engine_kind(potential: str | None) -> str:
