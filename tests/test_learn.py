@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,14 @@ def test_resume_with_other_settings_is_refused(learned):
     root, _ = learned
     with pytest.raises(ThioglassError, match="other settings"):
         Learner(load_config(_config(root, reference="chgnet-r2scan")), log=lambda line: None).run()
+
+
+def test_the_trust_window_may_change_for_the_iterations_to_come(learned):
+    """Finished iterations keep the window they selected with; only later ones see the new one."""
+    root, records = learned
+    before = json.loads((root / "run" / "iter.000" / "config.json").read_text())
+    config = load_config(_config(root, selection={"sigma_low": 0.1, "sigma_high": 0.9}))
+    again = Learner(config, log=lambda line: None).run()
+    assert [asdict(r) for r in again] == [asdict(r) for r in records]
+    assert json.loads((root / "run" / "iter.000" / "config.json").read_text()) == before
+    assert json.loads((root / "run" / "config.json").read_text())["selection"]["sigma_high"] == 0.9

@@ -89,6 +89,11 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
     return result.stages[0].trajectory, result.stages[0].deviation or ""
 
 
+#: Settings that only shape iterations not yet explored, so a run may resume with them changed.
+ADJUSTABLE = ("iterations", "converged_accurate_fraction", "exploration", "selection", "threads", "workers",
+              "scheduler")
+
+
 class Learner:
     """Runs the loop of a :class:`LearnConfig`; ``log`` receives one line per step."""
 
@@ -114,16 +119,24 @@ class Learner:
         return records
 
     def _check_config(self) -> None:
-        """Refuse to resume with other settings (labels and models would mix); iterations may grow."""
+        """Refuse to resume with another reference, seed data or training (labels and models would mix).
+
+        What decides only the iterations still to come (exploration, trust window, their number and the
+        resources) may change between runs, as DP-GEN allows per iteration; each iteration keeps the
+        settings it explored with in its own ``config.json``.
+        """
         record = self.root / "config.json"
-        current = json.loads(json.dumps(asdict(self.config)))  # tuples -> lists, as stored
+        current = self._settings()
         if record.exists():
             previous = json.loads(record.read_text())
-            differs = sorted(k for k in current if k != "iterations" and previous.get(k) != current[k])
+            differs = sorted(k for k in current if k not in ADJUSTABLE and previous.get(k) != current[k])
             if differs:
                 raise ThioglassError(f"{self.root} was started with other settings ({', '.join(differs)}); "
-                                     "use a new workdir or restore them")
+                                     f"use a new workdir or restore them (only {', '.join(ADJUSTABLE)} may change)")
         write_json(record, current)
+
+    def _settings(self) -> dict:
+        return json.loads(json.dumps(asdict(self.config)))  # tuples -> lists, as stored
 
     def _seed_labels(self) -> None:
         marker = self.root / "initial.done"
@@ -143,6 +156,7 @@ class Learner:
         models, metrics = self._train(k, folder)
         selection_file = folder / "select.json"
         if not selection_file.exists():
+            write_json(folder / "config.json", self._settings())
             tasks = exploration_tasks(self.config.exploration)
             self.log(f"iteration {k}: exploring {len(tasks)} MD tasks")
             runs = _map(self.client, _explore, tasks, str(folder / "explore"), self.config, models, k)
