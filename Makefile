@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.thioglass-installed
 OUT    ?= runs/default
 COMPOSITION ?= 75Li2S-25P2S5
+PRESET ?= quick
 
 .PHONY: run test install bench browser clean
 
@@ -16,9 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
 	@touch $(STAMP)
 
+# The main job on the bundled default glass and model; rerunning resumes a killed run.
 run: $(STAMP)
-	$(VENV)/bin/thioglass build $(COMPOSITION) --atoms 5000 --seed 1 -o $(OUT)/glass.extxyz
-	$(VENV)/bin/thioglass analyze $(OUT)/glass.extxyz --json $(OUT)/structure.json --plots $(OUT)/plots
+	$(VENV)/bin/thioglass run $(COMPOSITION) --preset $(PRESET) --out $(OUT)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q
@@ -30,8 +31,7 @@ browser:
 	  echo "chromium not installed: the browser test of the report will be skipped"; }
 
 bench: $(STAMP)
-	$(VENV)/bin/thioglass bench analysis --out bench-results/analysis.json
-	$(VENV)/bin/thioglass bench md --out bench-results/md.json
+	$(VENV)/bin/thioglass bench --out bench-results/bench.json
 
 clean:
 	rm -rf $(VENV) runs bench-results

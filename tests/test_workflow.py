@@ -76,7 +76,7 @@ def test_run_writes_results_summary_and_report(smoke_run):
     assert all(row["n_frames"] == 11 for row in cond["temperatures"])  # 0.1 ps dumped every 0.01 ps
     assert results["rotation"]["temperature_K"] == 300 and "table" not in results["rotation"]
     summary = json.loads((smoke_run / "summary.json").read_text())
-    assert set(summary["timings_s"]) == {"quench", "structure", "elastic", "conductivity", "rotation", "report"}
+    assert set(summary["timings_s"]) == {"quench", "structure", "elastic", "conductivity", "rotation", "report", "build"}
     assert summary["command"] == "run" and "numpy" in summary["versions"]
     html = (smoke_run / "report.html").read_text()
     assert html.count("<img") == len(list((smoke_run / "plots").glob("*.png"))) >= 8

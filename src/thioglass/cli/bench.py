@@ -1,4 +1,4 @@
-"""``thioglass bench``: benchmarks that write a JSON record (one sub-command per kind)."""
+"""``thioglass bench``: every benchmark into one JSON record, or one kind per sub-command."""
 
 from __future__ import annotations
 
@@ -7,9 +7,74 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(
-    help="Benchmarks; each writes its measurements and the machine's description to JSON.", no_args_is_help=True
-)
+app = typer.Typer(help="Benchmarks, written to JSON with the machine's description. Without a sub-command: "
+                  "every benchmark (analysis, md, and a timed `thioglass run`, stage by stage) into one file "
+                  "(--out); a rerun with the same --out resumes the run. The sub-commands run one kind each.")
+
+
+@app.callback(invoke_without_command=True)
+def suite(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("bench-results/bench.json"), "--out", "-o",
+                             help="JSON file for the results; the run's folder goes beside it (<stem>-run/)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "--potential", "-m", "-p",
+        help="DeePMD model (.pb) timed by md and used by run (default: the shipped one)."),
+    composition: str = typer.Option("75Li2S-25P2S5", "--composition", "-c", help="Glass of the timed run."),
+    preset: Optional[str] = typer.Option(None, "--preset",
+                                         help="Preset of the timed run (default quick; smoke with --quick)."),
+    settings: Optional[list[str]] = typer.Option(
+        None, "--set",
+        help="Override a setting of the run: section.field=value (as for thioglass run). Repeat for more."),
+    threads: int = typer.Option(2, "--threads", "-t", min=1, help="Threads of each MD run and of LAMMPS."),
+    quick: bool = typer.Option(False, "--quick",
+                               help="Quick analysis and md benchmarks and the smoke preset: minutes."),
+    skip: Optional[str] = typer.Option(None, "--skip", help="Parts to leave out: any of analysis,md,run."),
+    reference: Optional[str] = typer.Option("sevennet-mf-0-r2scan", "--reference",
+                                            help="Reference the md part compares against ('' to skip)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the analysis and md benchmarks' cells."),
+) -> None:
+    """Every benchmark into one JSON file (runs only without a sub-command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+
+    from thioglass.bench.suite import SuiteSettings, run_suite
+
+    config = SuiteSettings(composition=composition, preset=preset or ("smoke" if quick else "quick"), potential=model,
+                           overrides=tuple(settings or ()), threads=threads, quick=quick, skip=(skip,) if skip else (),
+                           reference=reference or None, seed=seed)
+    console = Console()
+    with SuiteDisplay(console) as display:
+        record = run_suite(config, out, on_stage=display.note, reporter=display.reporter)
+    for part in config.parts:
+        console.print({"analysis": _analysis_table, "md": _md_table, "run": _run_table}[part](record[part]))
+    console.print(f"results: {out}")
+
+
+class SuiteDisplay:
+    """One Rich live display for the whole suite: a line naming the current step, and the run's
+    stage lines and progress bars (:class:`thioglass.cli.run.RichReporter`)."""
+
+    def __init__(self, console) -> None:
+        from thioglass.cli.run import RichReporter
+
+        self.reporter = RichReporter(console)
+        self._task: int | None = None
+
+    def __enter__(self) -> "SuiteDisplay":
+        self.reporter.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.reporter.__exit__(*exc)
+
+    def note(self, message: str) -> None:
+        progress = self.reporter.progress
+        if self._task is None:
+            self._task = progress.add_task(message, total=None)
+        else:
+            progress.update(self._task, description=message)
 
 
 @app.command("analysis")
@@ -40,7 +105,9 @@ def analysis(
     write_json(record, out)
     summary.add_output("json", out)
     summary.write(out.with_name(f"{out.stem}.summary.json"))
-    _print(record, out, Console())
+    console = Console()
+    console.print(_analysis_table(record))
+    console.print(f"results: {out}")
 
 
 @app.command("md")
@@ -75,10 +142,10 @@ def md(
     write_json(record, out)
     summary.add_output("json", out)
     summary.write(out.with_name(f"{out.stem}.summary.json"))
-    _print_md(record, Console())
+    Console().print(_md_table(record))
 
 
-def _print_md(record: dict, console) -> None:
+def _md_table(record: dict):
     from rich.table import Table
 
     table = Table(title="thioglass bench md", show_header=False)
@@ -93,10 +160,10 @@ def _print_md(record: dict, console) -> None:
     for name, preset in record["presets"].items():
         table.add_row(f"preset {name} ({preset['atoms']} atoms)",
                       f"{preset['ns_per_day']:.3f} ns/day, {preset['hours_per_replica']:.2f} h per replica")
-    console.print(table)
+    return table
 
 
-def _print(record: dict, out: Path, console) -> None:
+def _analysis_table(record: dict):
     from rich.table import Table
 
     full, rdf = record["full_analysis"], record["rdf"]
@@ -116,5 +183,23 @@ def _print(record: dict, out: Path, console) -> None:
             f"traced peak {memory['slope_traced_peak_mb_per_1000_frames']:.2f} MB, "
             f"retained {memory['slope_traced_retained_mb_per_1000_frames']:.2f} MB",
         )
-    console.print(table)
-    console.print(f"results: {out}")
+    return table
+
+
+def _run_table(record: dict):
+    from rich.table import Table
+
+    title = (f"thioglass run {record['composition']}, preset {record['preset']} "
+             f"({record['n_replicas']} x {record['n_atoms']} atoms)")
+    resumed = record["resumed_stages"]
+    caption = f"read from disk (times from when they ran): {', '.join(resumed)}" if resumed else None
+    table = Table(title=title, caption=caption)
+    table.add_column("stage")
+    table.add_column("wall time (s)", justify="right")
+    table.add_column("share of the stages", justify="right")
+    stage_sum = record["stage_sum_s"]
+    for stage, seconds in record["stages_s"].items():
+        table.add_row(stage, f"{seconds:.2f}", f"{100 * seconds / stage_sum:.0f} %" if stage_sum > 0 else "")
+    table.add_row("sum of stages", f"{stage_sum:.2f}", "", style="bold")
+    table.add_row("total (this call)", f"{record['total_s']:.2f}", "", style="bold")
+    return table

@@ -73,7 +73,7 @@ class QuenchJob:
         from thioglass.md.engine import engine_kind, make_engine
 
         start = time.perf_counter()
-        glass = self._glass()
+        glass = self.start_structure()
         engine = make_engine(self.potential, self.threads, self.checkpoint_every_steps)
         result = engine.run(glass, self.protocol, self.folder, progress=progress)
         final = write_structure(result.final_atoms(), self.folder / "final.extxyz")
@@ -84,7 +84,8 @@ class QuenchJob:
         write_json(done, record)
         return record
 
-    def _glass(self):
+    def start_structure(self):
+        """The replica's random-packed glass, built once and kept in its folder (``glass.extxyz``)."""
         from thioglass.build import BuildSettings, build_glass
         from thioglass.io import read_frame, write_structure
 
