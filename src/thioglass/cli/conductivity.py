@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from thioglass.io.atomic import write_json
-
 from thioglass.cli.options import OutDir, Potential, Scheduler, Seed, Threads, Workers
 
 
@@ -37,6 +35,7 @@ def conductivity(
     seed: Seed = 1,
 ) -> None:
     """NPT run per temperature (resumable), Li MSD, D, Nernst-Einstein sigma, Arrhenius Ea and sigma(300 K)."""
+    from thioglass.io.atomic import write_json
 
     from rich.console import Console
 

@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from thioglass.io.atomic import write_json
-
 from thioglass.cli.options import Potential, Scheduler, Seed, Threads, Workers
 
 ROUTES = ("static", "md", "both")
@@ -36,6 +34,7 @@ def elastic(
     seed: Seed = 1,
 ) -> None:
     """Elastic tensor C, compliance S and Voigt/Reuss/Hill B, G, E and nu of STRUCTURE (±strain, stress differences)."""
+    from thioglass.io.atomic import write_json
 
     from rich.console import Console
 

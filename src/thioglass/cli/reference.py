@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from thioglass.io.atomic import write_json
-
 from thioglass.cli.options import Scheduler, Workers, dask_client
 
 app = typer.Typer(help="Reference models for labels: list them, compare them on the bundled crystals.",
@@ -39,6 +37,7 @@ def compare(
     scheduler: Scheduler = None,
 ) -> None:
     """Relax every crystal with every reference; compare densities with experiment."""
+    from thioglass.io.atomic import write_json
 
     from rich.console import Console
 
