@@ -80,6 +80,24 @@ def test_selection_respects_the_trust_window(tmp_path):
     assert read_deviation(tmp_path / "devi.out")[30] == 0.9
 
 
+def test_selection_spreads_candidates_over_runs(tmp_path):
+    """A run with two candidates gets both even when another offers fifty and only six are taken."""
+    from ase.build import bulk
+
+    from thioglass.io.lammps_dump import dump_frame_text
+    from thioglass.learn.config import Selection
+
+    runs = []
+    for name, count, repeat in (("many", 50, (2, 2, 2)), ("few", 2, (2, 2, 3))):
+        cell = bulk("Li", cubic=True) * repeat  # 16 or 24 atoms: the size tells the run
+        (tmp_path / f"{name}.dump").write_text("".join(dump_frame_text(cell, timestep=s) for s in range(count)))
+        (tmp_path / f"{name}.out").write_text("#\n" + "".join(f"{s} 0 0 0 0.3 0 0\n" for s in range(count)))
+        runs.append((str(tmp_path / f"{name}.dump"), str(tmp_path / f"{name}.out")))
+    result = select_candidates(runs, Selection(0.2, 0.4, 6), seed=3)
+    assert result.candidate == 52 and len(result.chosen) == 6
+    assert sorted(len(atoms) for atoms in result.chosen) == [16, 16, 16, 16, 24, 24]
+
+
 def test_config_errors(tmp_path):
     with pytest.raises(ThioglassError, match="unknown key"):
         load_config(_config(tmp_path, temperature=3))

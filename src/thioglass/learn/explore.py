@@ -114,8 +114,10 @@ def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: i
     from thioglass.io import iter_frames
 
     accurate = candidate = failed = 0
-    pool: list[Atoms] = []
+    pools: list[list[Atoms]] = []
     for trajectory, deviation_file in runs:
+        pool: list[Atoms] = []
+        pools.append(pool)
         if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
             continue  # an exploration that died before its first sample
         deviation = read_deviation(deviation_file)
@@ -133,6 +135,17 @@ def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: i
                 pool.append(clean)
             else:
                 failed += 1
+    return SelectionResult(accurate, candidate, failed, _spread(pools, selection.max_candidates, seed))
+
+
+def _spread(pools: list[list[Atoms]], limit: int, seed: int) -> list[Atoms]:
+    """At most ``limit`` frames drawn at random and evenly across runs (as DP-GEN caps each system), so a
+    system with few candidates is not crowded out by one with many."""
     rng = np.random.default_rng(seed)
-    keep = sorted(rng.choice(len(pool), size=min(len(pool), selection.max_candidates), replace=False)) if pool else []
-    return SelectionResult(accurate, candidate, failed, [pool[i] for i in keep])
+    queues = [[pool[i] for i in rng.permutation(len(pool))] for pool in pools]
+    chosen: list[Atoms] = []
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop())
+    return chosen
