@@ -142,6 +142,10 @@ def test_import_extxyz_labels_and_reject_nan(tmp_path):
     store = LabelStore(tmp_path / "store")
     assert import_labels(tmp_path / "dft.extxyz", store) == 3
     assert import_labels(tmp_path / "dft.extxyz", store) == 0  # duplicates collapse
+    import gzip
+
+    (tmp_path / "dft.extxyz.gz").write_bytes(gzip.compress((tmp_path / "dft.extxyz").read_bytes()))
+    assert import_labels(tmp_path / "dft.extxyz.gz", LabelStore(tmp_path / "from_gz")) == 3
     frames[0].calc = SinglePointCalculator(frames[0], energy=np.nan, forces=np.zeros((len(frames[0]), 3)))
     write(tmp_path / "bad.extxyz", frames[:1])
     with pytest.raises(ThioglassError, match="NaN"):

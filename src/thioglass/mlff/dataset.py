@@ -159,7 +159,7 @@ def read_labelled(path: str | Path, fmt: str | None = None) -> Iterable[tuple[At
 
 
 def _guess_format(path: Path) -> str:
-    name = path.name.lower()
+    name = path.name.lower().removesuffix(".gz")  # ASE reads gzipped extxyz as it is
     if "outcar" in name:
         return "vasp/outcar"
     if name.endswith(".xml"):
