@@ -48,12 +48,14 @@ def run(
     from rich.console import Console
 
     from thioglass.composition import parse_composition
+    from thioglass.md.quench import check_inputs
     from thioglass.workflow.run import run_glass
     from thioglass.workflow.settings import run_settings
 
     config = run_settings(preset, collect_overrides(settings, replicas, atoms, temperatures), seed=seed)
     label = parse_composition(composition).label
     folder = out or Path("runs") / f"{label}-{preset}"
+    check_inputs(label, potential, config.quench)  # before the live display, so an error is one clean line
     console = Console()
     with RichReporter(console) as reporter:
         results = run_glass(label, config, potential, folder, threads=threads, workers=workers, scheduler=scheduler,
