@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from thioglass.bench import suite
-from thioglass.cli.main import app, main
+from thioglass.cli.main import app
 from thioglass.errors import ThioglassError
 
 MODEL = str(Path(__file__).parent / "data" / "tiny_li3ps4.pb")
@@ -131,11 +131,6 @@ def test_settings_and_parts():
         suite.SuiteSettings(skip=("md,gpu",))
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["thioglass", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err.strip()
 
 
 @pytest.mark.parametrize(
@@ -150,18 +145,18 @@ def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
         (["-p", MODEL, "--set", "quench.nope=1"], "unknown setting 'quench.nope'"),
     ],
 )
-def test_bad_input_is_one_line_before_any_work(monkeypatch, capsys, tmp_path, args, message):
+def test_bad_input_is_one_line_before_any_work(monkeypatch, tmp_path, args, message, cli):
     def must_not_run(settings, on_stage):
         raise AssertionError("a benchmark started before the inputs were checked")
 
     monkeypatch.setattr(suite, "analysis_record", must_not_run)
     out = tmp_path / "out" / "bench.json"
-    code, err = _main(monkeypatch, capsys, "bench", "--quick", "-o", str(out), *args)
+    code, err = cli("bench", "--quick", "-o", str(out), *args)
     assert code == 2 and err.startswith("Error:") and "\n" not in err and message in err
     assert not out.parent.exists()
 
 
-def test_missing_default_model_is_one_line(monkeypatch, capsys, tmp_path):
+def test_missing_default_model_is_one_line(monkeypatch, tmp_path, cli):
     from thioglass.md import engine
 
     def no_model():
@@ -170,15 +165,15 @@ def test_missing_default_model_is_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(engine, "default_model", no_model)
     _fake_part(monkeypatch, "analysis")
     out = tmp_path / "bench.json"
-    code, err = _main(monkeypatch, capsys, "bench", "--quick", "-o", str(out))
+    code, err = cli("bench", "--quick", "-o", str(out))
     assert code == 2 and "\n" not in err and "no default model" in err
     assert not out.exists()
 
 
-def test_another_benchmarks_file_is_not_overwritten(monkeypatch, capsys, tmp_path):
+def test_another_benchmarks_file_is_not_overwritten(tmp_path, cli):
     out = tmp_path / "analysis.json"
     out.write_text(json.dumps({"benchmark": "analysis"}))
-    code, err = _main(monkeypatch, capsys, "bench", "--quick", "--skip", "md,run", "-o", str(out))
+    code, err = cli("bench", "--quick", "--skip", "md,run", "-o", str(out))
     assert code == 2 and "other results" in err
     assert json.loads(out.read_text()) == {"benchmark": "analysis"}
 

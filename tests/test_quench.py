@@ -6,7 +6,6 @@ The tiny test model is stable only near 300-400 K, so the melt runs at 400 K her
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 from ase.calculators.lj import LennardJones
 from typer.testing import CliRunner
 
-from thioglass.cli.main import app, main
+from thioglass.cli.main import app
 from thioglass.errors import ThioglassError
 from thioglass.io import iter_frames, read_frame
 from thioglass.md.protocol import preset
@@ -110,11 +109,6 @@ def test_rerun_finishes_only_what_is_unfinished(tmp_path):
         run_quench("75Li2S-25P2S5", preset("smoke", n_atoms=3, replicas=1), SOFT, tmp_path / "tiny")
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["thioglass", "quench", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err.strip()
 
 
 @pytest.mark.parametrize(
@@ -128,13 +122,13 @@ def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
         (["75Li2S-25P2S5", "--replicas", "0", "-p", MODEL], "at least one replica"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_status_2(monkeypatch, capsys, tmp_path, args, message):
-    code, err = _main(monkeypatch, capsys, *args, "-o", str(tmp_path / "out"))
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message, cli):
+    code, err = cli("quench", *args, "-o", str(tmp_path / "out"))
     assert code == 2 and err.startswith("Error:") and "\n" not in err and message in err
     assert not (tmp_path / "out").exists()
 
 
-def test_without_a_bundled_model_the_potential_is_required(monkeypatch, capsys, tmp_path):
+def test_without_a_bundled_model_the_potential_is_required(monkeypatch, tmp_path, cli):
     monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
-    code, err = _main(monkeypatch, capsys, "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
+    code, err = cli("quench", "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
     assert code == 2 and "no default model" in err and "--potential" in err

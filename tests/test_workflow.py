@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import json
-import sys
 from collections import namedtuple
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from thioglass.cli.main import app, main
+from thioglass.cli.main import app
 from thioglass.elements import EV_TO_KJ_MOL
 from thioglass.errors import ThioglassError
 from thioglass.workflow import run_glass, run_settings
@@ -170,11 +169,6 @@ def test_disk_estimate_scales_with_the_trajectories():
     assert estimate_disk_bytes(paper, []) == FIXED_BYTES
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["thioglass", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err.strip()
 
 
 @pytest.mark.parametrize(
@@ -193,15 +187,15 @@ def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
         (["validate", "-p", "missing.pb"], "does not exist"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_status_2(monkeypatch, capsys, tmp_path, args, message):
-    code, err = _main(monkeypatch, capsys, *args, "-o", str(tmp_path / "out"))
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message, cli):
+    code, err = cli(*args, "-o", str(tmp_path / "out"))
     assert code == 2 and err.startswith("Error:") and "\n" not in err and message in err
     assert not (tmp_path / "out").exists()
 
 
-def test_without_a_bundled_model_the_potential_is_required(monkeypatch, capsys, tmp_path):
+def test_without_a_bundled_model_the_potential_is_required(monkeypatch, tmp_path, cli):
     monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
-    code, err = _main(monkeypatch, capsys, "run", "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
+    code, err = cli("run", "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
     assert code == 2 and "no default model" in err and "--potential" in err
 
 
