@@ -155,8 +155,10 @@ def _md_table(record: dict):
                           f"{rate['katom_steps_per_s']:.2f} katom-step/s, {rate['ns_per_day_1fs']:.3f} ns/day")
     if record["reference"]:
         ref = record["reference"]
-        table.add_row(f"{ref['name']} (ASE), {ref['atoms']} atoms", f"{ref['atom_steps_per_s']:.0f} atom-step/s")
-        table.add_row("speed-up over the reference", f"{record['speedup_over_reference'] or float('nan'):.0f}x")
+        for size, rate in ref.get("by_size", {str(ref["atoms"]): ref}).items():
+            table.add_row(f"{ref['name']} (ASE), {size} atoms", f"{rate['atom_steps_per_s']:.0f} atom-step/s")
+        for size, ratio in record.get("speedup_by_size", {}).items():
+            table.add_row(f"speed-up over the reference, {size} atoms", f"{ratio:.0f}x")
     for name, preset in record["presets"].items():
         table.add_row(f"preset {name} ({preset['atoms']} atoms)",
                       f"{preset['ns_per_day']:.3f} ns/day, {preset['hours_per_replica']:.2f} h per replica")

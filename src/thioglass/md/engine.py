@@ -45,6 +45,27 @@ def default_model() -> Path:
     return model
 
 
+def default_model_card() -> dict:
+    """Reference, training data and held-out accuracy of the shipped model, from ``default.json``."""
+    import json
+
+    card = bundled_model_path().with_name("default.json")
+    if not card.is_file():
+        raise ThioglassError(f"the model card {card} is missing; reinstall thioglass")
+    return json.loads(card.read_text())
+
+
+def force_field_summary(potential: str | None) -> dict:
+    """What a report says about the potential: the card's key numbers for the shipped model."""
+    if potential is not None:
+        return {"potential": potential}
+    card = default_model_card()
+    return {"potential": "default", "name": card["name"], "reference": card["reference"], "date": card["date"],
+            "training_frames": card["data"]["frames"], "test_frames": card["test_set"]["frames"],
+            "test_rmse_energy_mev_per_atom": card["test_set"]["overall"]["rmse_energy_mev_per_atom"],
+            "test_rmse_force_ev_per_angstrom": card["test_set"]["overall"]["rmse_force_ev_per_angstrom"]}
+
+
 def engine_kind(potential: str | None) -> str:
     """``"lammps"`` for DeePMD models (and the default), ``"ase"`` for every other potential."""
     if potential is None or potential.endswith(DEEPMD_SUFFIXES):

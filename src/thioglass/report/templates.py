@@ -69,6 +69,10 @@ RUN = """{% extends "base.html" %}{% import "macros.html" as m with context %}
 <h1>{{ r.composition }} ({{ r.formula }})</h1>
 <p class="meta">thioglass run, preset <b>{{ r.preset }}</b>, potential <code>{{ r.potential }}</code>,
 {{ r.n_atoms }} atoms × {{ r.n_replicas }} replica(s), finished {{ summary.finished }}.
+{% if r.force_field and r.force_field.reference %}Force field: {{ r.force_field.name }} ({{ r.force_field.date }}),
+trained on {{ r.force_field.training_frames }} frames labelled by <code>{{ r.force_field.reference }}</code>; on
+{{ r.force_field.test_frames }} held-out frames it is off by {{ "%.1f"|format(r.force_field.test_rmse_energy_mev_per_atom) }} meV/atom
+and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RMSE; see the model card).{% endif %}
 {% if r.paper_glass %}Compared with the paper's {{ r.paper_glass }}.{% else %}The paper has no values for this composition.{% endif %}</p>
 <nav><a href="#comparison">comparison</a><a href="#density">density</a><a href="#structure">structure</a>
 <a href="#elastic">elastic</a><a href="#conductivity">conductivity</a><a href="#rotation">rotation</a>

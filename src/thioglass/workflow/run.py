@@ -178,6 +178,7 @@ def finish(ctx: Context, summary) -> dict:
 
 def assemble(ctx: Context) -> dict:
     """The numbers of a run (``results.json``) from its stage outputs."""
+    from thioglass.md.engine import force_field_summary
     from thioglass.workflow.compare import comparison_rows
     from thioglass.workflow.paper import glass_key
 
@@ -190,6 +191,7 @@ def assemble(ctx: Context) -> dict:
         "paper_glass": glass_key(ctx.label),
         "preset": ctx.settings.preset,
         "potential": ctx.potential or "default",
+        "force_field": force_field_summary(ctx.potential),
         "formula": first["formula"],
         "n_atoms": first["n_atoms"],
         "n_replicas": density["n_replicas"],
