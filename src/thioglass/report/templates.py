@@ -69,7 +69,7 @@ RUN = """{% extends "base.html" %}{% import "macros.html" as m with context %}
 <h1>{{ r.composition }} ({{ r.formula }})</h1>
 <p class="meta">thioglass run, preset <b>{{ r.preset }}</b>, potential <code>{{ r.potential }}</code>,
 {{ r.n_atoms }} atoms × {{ r.n_replicas }} replica(s), finished {{ summary.finished }}.
-{% if r.force_field and r.force_field.reference %}Force field: {{ r.force_field.name }} ({{ r.force_field.date }}),
+{% if "reference" in r.get("force_field", {}) %}Force field: {{ r.force_field.name }} ({{ r.force_field.date }}),
 trained on {{ r.force_field.training_frames }} frames labelled by <code>{{ r.force_field.reference }}</code>; on
 {{ r.force_field.test_frames }} held-out frames it is off by {{ "%.1f"|format(r.force_field.test_rmse_energy_mev_per_atom) }} meV/atom
 and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RMSE; see the model card).{% endif %}
