@@ -44,3 +44,17 @@ def test_a_model_shipped_compressed_is_timed_as_compressed(tmp_path):
     assert set(fresh) == {"frozen", "compressed"} and fresh["compressed"].stat().st_size > 0
     again = _variants(fresh["compressed"], tmp_path / "second")
     assert again == {"compressed": fresh["compressed"]}
+
+
+@pytest.mark.slow
+def test_single_thread_and_concurrent_runs_are_timed(tmp_path):
+    from pathlib import Path
+
+    tiny = Path(__file__).parent / "data" / "tiny_li3ps4.pb"
+    settings = MDBenchSettings(model=str(tiny), sizes=(100,), steps=20, threads=2, reference=None, concurrent_runs=2)
+    record = run_md_benchmark(settings)
+    one = record["lammps_1_thread"]["100"]
+    assert one["steps"] == 20 and one["atoms"] >= 100
+    both = record["concurrent"]
+    assert both["runs"] == 2 and len(both["per_run"]) == 2
+    assert both["katom_steps_per_s"] == pytest.approx(sum(r["katom_steps_per_s"] for r in both["per_run"]))

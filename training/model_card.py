@@ -42,6 +42,15 @@ def data_summary(store: LabelStore) -> dict:
             "by_family": dict(sorted(by_family.items()))}
 
 
+def md_frames(path: Path) -> dict[str, int]:
+    """Frames per system of the extra MD data (``crystal_frames.py``)."""
+    from collections import Counter
+
+    from ase.io import iread
+
+    return dict(sorted(Counter(atoms.info.get("system", "?") for atoms in iread(path, ":")).items()))
+
+
 def training_summary(model_dir: Path) -> dict:
     config = json.loads((model_dir / "input.json").read_text())
     table = np.loadtxt(model_dir / "lcurve.out", ndmin=2)
@@ -78,9 +87,14 @@ def markdown(card: dict) -> str:
              "## Reference", "", card["reference_note"], "",
              "## Training data", "",
              f"{card['data']['frames']} labelled frames, {card['data']['atoms']} atoms in all, from "
-             f"{len(card['learning'])} concurrent-learning iterations (`training/learn-lisips*.yml`).", "",
+             f"{len(card['learning'])} concurrent-learning iterations (`training/learn-lisips*.yml`)"
+             + (f" and {sum(card['md_frames'].values())} frames of MD with the previous model in every crystal and "
+                "glass family (`training/crystal_frames.py`)" if card.get("md_frames") else "") + ".", "",
              "| family | frames | atoms |", "|---|---:|---:|"]
     lines += [f"| {name} | {e['frames']} | {e['atoms']} |" for name, e in card["data"]["by_family"].items()]
+    if card.get("md_frames"):
+        lines += ["", "MD frames added after the loop, by system:", "", "| system | frames |", "|---|---:|"]
+        lines += [f"| {name} | {count} |" for name, count in card["md_frames"].items()]
     lines += ["", "| iteration | labels after | accurate share | candidates | failed | val. force RMSE (eV/Å) |",
               "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['stage']}.{r['iteration']} | {r['labels_total']} | {100 * r['accurate_fraction']:.1f}% | "
@@ -139,6 +153,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=Path, nargs="+", required=True)
     parser.add_argument("--test-set", type=Path, required=True, help="The held-out extxyz the test JSON measured.")
     parser.add_argument("--test-file", default="default-test-set.extxyz")
+    parser.add_argument("--md-frames", type=Path, help="frames.extxyz written by crystal_frames.py.")
     args = parser.parse_args()
     import deepmd
 
@@ -155,6 +170,7 @@ def main() -> None:
                           "(docs/reference-comparison.md). The paper's reference was PBE DFT (VASP); errors below "
                           "are against SevenNet-MF-0, not DFT.",
         "data": data_summary(LabelStore(args.labels)), "learning": learning,
+        "md_frames": md_frames(args.md_frames) if args.md_frames else {},
         "training": training_summary(args.model_dir),
         "test_set": {"file": args.test_file, "frames": test["frames"], "overall": {k: v for k, v in test.items()
                                                                                    if k.startswith(("rmse", "mae", "frames"))},

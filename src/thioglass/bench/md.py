@@ -29,10 +29,13 @@ class MDBenchSettings:
     reference: str | None = "sevennet-mf-0-r2scan"
     reference_calls: int = 3
     seed: int = 0
+    #: Single-thread runs timed side by side at the smallest size (0: skip); independent jobs
+    #: (temperatures, strained cells, replicas) run this way on a small machine.
+    concurrent_runs: int = 2
 
     @classmethod
     def quick(cls, **changes: Any) -> "MDBenchSettings":
-        return replace(cls(sizes=(100,), steps=50, reference_calls=1), **changes)
+        return replace(cls(sizes=(100,), steps=50, reference_calls=1, concurrent_runs=0), **changes)
 
 
 def loop_rate(log: Path) -> dict[str, float]:
@@ -97,6 +100,18 @@ def _lammps_rate(model: Path, atoms, steps: int, threads: int, folder: Path, tim
     return loop_rate(folder / "00_bench" / "log.lammps")
 
 
+def _concurrent_rate(model: Path, atoms, settings: MDBenchSettings, root: Path, timestep_fs: float) -> dict:
+    """Aggregate throughput of ``concurrent_runs`` single-thread runs started together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = settings.concurrent_runs
+    with ThreadPoolExecutor(runs) as pool:
+        rates = list(pool.map(lambda k: _lammps_rate(model, atoms, settings.steps, 1, root / f"concurrent_{k}",
+                                                     timestep_fs), range(runs)))
+    return {"runs": runs, "atoms": len(atoms), "threads_per_run": 1, "per_run": rates,
+            "katom_steps_per_s": sum(r["katom_steps_per_s"] for r in rates)}
+
+
 def _reference_rate(reference: str, atoms, calls: int) -> dict[str, float]:
     from thioglass.bench.common import time_calls
     from thioglass.reference.calculators import get_calculator
@@ -136,6 +151,16 @@ def run_md_benchmark(settings: MDBenchSettings, on_stage: Callable[[str], None] 
                 on_stage(f"LAMMPS {name} model, {len(atoms)} atoms")
                 rate = _lammps_rate(path, atoms, settings.steps, settings.threads, root / f"{name}_{n}", timestep_fs)
                 record["lammps"].setdefault(name, {})[str(len(atoms))] = rate
+        best_name = "compressed" if "compressed" in variants else "frozen"
+        if settings.threads != 1:
+            for n, atoms in cells.items():
+                on_stage(f"LAMMPS {best_name} model, {len(atoms)} atoms, 1 thread")
+                rate = _lammps_rate(variants[best_name], atoms, settings.steps, 1, root / f"one_{n}", timestep_fs)
+                record.setdefault("lammps_1_thread", {})[str(len(atoms))] = rate
+        if settings.concurrent_runs > 1:
+            on_stage(f"{settings.concurrent_runs} single-thread LAMMPS runs at once")
+            record["concurrent"] = _concurrent_rate(variants[best_name], cells[min(cells)], settings, root,
+                                                    timestep_fs)
         if settings.reference:
             # Every size: the per-step overhead of LAMMPS weighs most in small cells, so the ratio depends on size.
             by_size = {}
@@ -186,4 +211,9 @@ def _speedup(record: dict) -> float | None:
     best = _best_variant(record)
     record["speedup_by_size"] = {n: best[n]["katom_steps_per_s"] * 1000 / ref["atom_steps_per_s"]
                                  for n, ref in record["reference"]["by_size"].items() if n in best}
+    one = record.get("lammps_1_thread", {})
+    # One run each, each at its faster thread count: small cells run faster on one thread.
+    record["speedup_best_threads_by_size"] = {
+        n: max(best[n]["katom_steps_per_s"], one.get(n, {}).get("katom_steps_per_s", 0.0)) * 1000
+        / ref["atom_steps_per_s"] for n, ref in record["reference"]["by_size"].items() if n in best}
     return record["speedup_by_size"].get(str(record["reference"]["atoms"]))

@@ -153,12 +153,20 @@ def _md_table(record: dict):
         for size, rate in by_size.items():
             table.add_row(f"LAMMPS {variant}, {size} atoms",
                           f"{rate['katom_steps_per_s']:.2f} katom-step/s, {rate['ns_per_day_1fs']:.3f} ns/day")
+    for size, rate in record.get("lammps_1_thread", {}).items():
+        table.add_row(f"LAMMPS, {size} atoms, 1 thread", f"{rate['katom_steps_per_s']:.2f} katom-step/s")
+    if record.get("concurrent"):
+        both = record["concurrent"]
+        table.add_row(f"{both['runs']} single-thread runs at once, {both['atoms']} atoms",
+                      f"{both['katom_steps_per_s']:.2f} katom-step/s in all")
     if record["reference"]:
         ref = record["reference"]
         for size, rate in ref.get("by_size", {str(ref["atoms"]): ref}).items():
             table.add_row(f"{ref['name']} (ASE), {size} atoms", f"{rate['atom_steps_per_s']:.0f} atom-step/s")
         for size, ratio in record.get("speedup_by_size", {}).items():
             table.add_row(f"speed-up over the reference, {size} atoms", f"{ratio:.0f}x")
+        for size, ratio in record.get("speedup_best_threads_by_size", {}).items():
+            table.add_row(f"speed-up, each at its faster thread count, {size} atoms", f"{ratio:.0f}x")
     for name, preset in record["presets"].items():
         table.add_row(f"preset {name} ({preset['atoms']} atoms)",
                       f"{preset['ns_per_day']:.3f} ns/day, {preset['hours_per_replica']:.2f} h per replica")

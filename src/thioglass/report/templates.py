@@ -74,6 +74,10 @@ trained on {{ r.force_field.training_frames }} frames labelled by <code>{{ r.for
 {{ r.force_field.test_frames }} held-out frames it is off by {{ "%.1f"|format(r.force_field.test_rmse_energy_mev_per_atom) }} meV/atom
 and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RMSE; see the model card).{% endif %}
 {% if r.paper_glass %}Compared with the paper's {{ r.paper_glass }}.{% else %}The paper has no values for this composition.{% endif %}</p>
+{% if r.preset != "paper" %}<p class="warn">The {{ r.preset }} preset cools at {{ "%.1e"|format(r.settings.quench.cooling_rate_k_per_s) }} K/s
+(the paper: 5e12 K/s) and runs each property for picoseconds on {{ r.n_atoms }} atoms, not for nanoseconds on thousands: its glass is
+quenched from a much higher fictive temperature, so its numbers (above all the conductivity) show the pipeline at work, not the
+converged properties of the glass. Rerun with <code>--preset paper</code> for those.</p>{% endif %}
 <nav><a href="#comparison">comparison</a><a href="#density">density</a><a href="#structure">structure</a>
 <a href="#elastic">elastic</a><a href="#conductivity">conductivity</a><a href="#rotation">rotation</a>
 <a href="#settings">settings</a><a href="#run">timings &amp; versions</a></nav>
