@@ -10,6 +10,10 @@ skipped. Seeds differ from the learning run's, so no structure can coincide with
 the script checks that by key against the training store when one is given.
 
     python training/make_test_set.py MODEL.pb OUT.extxyz [--workdir DIR] [--train-store DIR] [--quick]
+        [--seed N] [--keep OLD.extxyz]
+
+``--keep`` carries an earlier test set (from an earlier model's MD) into OUT as it is, so a retrained
+model is measured on both; every frame is tagged with the model whose MD made it (``source``).
 
 Rerunning with the same workdir resumes (MD stages and labels are both kept on disk).
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
+from ase.io import read, write
 
 from thioglass.build.crystals import load_crystal
 from thioglass.errors import ThioglassError
@@ -44,18 +48,18 @@ MIN_WIDTH_ANGSTROM = 10.2  # twice the model's 5 Å cutoff
 SEED = 4242
 
 
-def glass_protocol(quick: bool) -> Protocol:
+def glass_protocol(quick: bool, seed: int = SEED) -> Protocol:
     scale = 0.25 if quick else 1.0
     dump = 0.25 * scale
     return Protocol((Stage("melt", "nvt", 3.0 * scale, 1700.0, dump_every_ps=dump),
                      Stage("cool", "npt", 4.0 * scale, 1700.0, 300.0, dump_every_ps=1.0),
                      Stage("hold300", "npt", 3.0 * scale, 300.0, dump_every_ps=dump),
-                     Stage("hold650", "npt", 3.0 * scale, 650.0, dump_every_ps=dump)), seed=SEED)
+                     Stage("hold650", "npt", 3.0 * scale, 650.0, dump_every_ps=dump)), seed=seed)
 
 
-def crystal_protocol(quick: bool) -> Protocol:
+def crystal_protocol(quick: bool, seed: int = SEED) -> Protocol:
     scale = 0.25 if quick else 1.0
-    return Protocol((Stage("heat", "npt", 3.0 * scale, 300.0, 650.0, dump_every_ps=0.25 * scale),), seed=SEED)
+    return Protocol((Stage("heat", "npt", 3.0 * scale, 300.0, 650.0, dump_every_ps=0.25 * scale),), seed=seed)
 
 
 def crystal_cell(name: str) -> Atoms:
@@ -75,8 +79,9 @@ def sample(trajectory: str, count: int) -> list[Atoms]:
 
 
 def run_system(name: str, atoms: Atoms, protocol: Protocol, stages: dict[str, int], model: str, workdir: Path,
-               log: dict) -> list[tuple[Atoms, str]]:
-    engine = LammpsEngine(LammpsSettings((model,), threads=2))
+               log: dict, threads: int = 1) -> list[tuple[Atoms, str]]:
+    # Cells of 100-300 atoms run faster on one thread than on two (bench md).
+    engine = LammpsEngine(LammpsSettings((model,), threads=threads))
     try:
         result = engine.run(atoms, protocol, workdir / name)
     except ThioglassError as err:
@@ -94,18 +99,20 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("test-set-work"))
     parser.add_argument("--train-store", type=Path, help="Training label store: fail if a test frame is in it.")
     parser.add_argument("--quick", action="store_true", help="Short MD and two systems, to try the recipe.")
+    parser.add_argument("--seed", type=int, default=SEED, help="Seed of the glasses and the MD velocities.")
+    parser.add_argument("--keep", type=Path, help="Earlier test set to carry into OUT unchanged.")
     args = parser.parse_args()
     glasses = dict(list(GLASSES.items())[:1]) if args.quick else GLASSES
     crystals = dict(list(CRYSTALS.items())[3:4]) if args.quick else CRYSTALS
     picked: list[tuple[Atoms, dict]] = []
     stability: dict[str, str] = {}
     for k, (composition, family) in enumerate(glasses.items()):
-        atoms = start_structure(f"glass:{composition}:{GLASS_ATOMS}", seed=SEED + k)
-        for frame, stage in run_system(composition, atoms, glass_protocol(args.quick),
+        atoms = start_structure(f"glass:{composition}:{GLASS_ATOMS}", seed=args.seed + k)
+        for frame, stage in run_system(composition, atoms, glass_protocol(args.quick, args.seed),
                                        {"melt": 3, "hold300": 4, "hold650": 4}, args.model, args.workdir, stability):
             picked.append((frame, {"family": family, "system": f"glass {composition}", "stage": stage}))
     for name, family in crystals.items():
-        for frame, stage in run_system(name, crystal_cell(name), crystal_protocol(args.quick), {"heat": 5},
+        for frame, stage in run_system(name, crystal_cell(name), crystal_protocol(args.quick, args.seed), {"heat": 5},
                                        args.model, args.workdir, stability):
             picked.append((frame, {"family": family, "system": f"crystal {name}", "stage": stage}))
     keys = [frame_key(frame) for frame, _ in picked]
@@ -124,8 +131,13 @@ def main() -> None:
         stress = -np.asarray(label.virial_ev) / atoms.get_volume()
         atoms.calc = SinglePointCalculator(atoms, energy=label.energy_ev, forces=label.forces_ev_per_angstrom,
                                            stress=stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]])
-        atoms.info.update(info, frame_key=key, reference=REFERENCE)
+        atoms.info.update(info, frame_key=key, reference=REFERENCE, source=f"MD of {Path(args.model).name}")
         frames.append(atoms)
+    if args.keep:
+        kept = read(args.keep, ":")
+        for atoms in kept:
+            atoms.info.setdefault("source", "MD of the first shipped model")
+        frames = kept + frames
     write(args.out, frames, format="extxyz")
     (args.workdir / "stability.json").write_text(json.dumps(stability, indent=2))
     print(f"{len(frames)} frames -> {args.out}; stability: {stability}")

@@ -42,13 +42,14 @@ def data_summary(store: LabelStore) -> dict:
             "by_family": dict(sorted(by_family.items()))}
 
 
-def md_frames(path: Path) -> dict[str, int]:
-    """Frames per system of the extra MD data (``crystal_frames.py``)."""
+def count_tag(path: Path, key: str, default: str) -> dict[str, int]:
+    """Frames of an extxyz per value of one ``info`` tag (``system`` of the extra MD data, ``source`` of the
+    test set)."""
     from collections import Counter
 
     from ase.io import iread
 
-    return dict(sorted(Counter(atoms.info.get("system", "?") for atoms in iread(path, ":")).items()))
+    return dict(sorted(Counter(atoms.info.get(key, default) for atoms in iread(path, ":")).items()))
 
 
 def training_summary(model_dir: Path) -> dict:
@@ -106,9 +107,11 @@ def markdown(card: dict) -> str:
               f"{training['architecture']['descriptor']['neuron']}, fitting {training['architecture']['fitting_net']['neuron']}, "
               f"{training['architecture']['descriptor']['precision']}.", "",
               "## Held-out test set", "",
-              f"`{test['file']}`: {test['frames']} frames never trained on, labelled with the same reference, from the "
-              "model's own melt-quench of every glass family (1700 K melt, 300 K and 650 K holds) and every bundled "
-              "crystal heated to 650 K (`training/make_test_set.py`).", "",
+              f"`{test['file']}`: {test['frames']} frames never trained on, labelled with the same reference, from "
+              "melt-quench MD of every glass family (1700 K melt, 300 K and 650 K holds) and every bundled crystal "
+              "heated to 650 K (`training/make_test_set.py`)"
+              + (": " + ", ".join(f"{n} frames from {src}" for src, n in test["sources"].items()) if test.get("sources")
+                 else "") + ".", "",
               "| family | frames | energy RMSE (meV/atom) | force RMSE (eV/Å) | virial RMSE (meV/atom) |",
               "|---|---:|---:|---:|---:|"]
     rows = list(test["by_family"].items()) + [("**all**", test["overall"])]
@@ -159,6 +162,7 @@ def main() -> None:
 
     test = json.loads(args.test.read_text())
     test["by_system"] = by_system(args.model_dir / "compressed_model.pb", args.test_set)
+    test["sources"] = count_tag(args.test_set, "source", "MD of the model under test")
     learning = [dict(record, stage=k + 1) for k, path in enumerate(args.iterations)
                 for record in json.loads(path.read_text())]
     card = {
@@ -170,11 +174,12 @@ def main() -> None:
                           "(docs/reference-comparison.md). The paper's reference was PBE DFT (VASP); errors below "
                           "are against SevenNet-MF-0, not DFT.",
         "data": data_summary(LabelStore(args.labels)), "learning": learning,
-        "md_frames": md_frames(args.md_frames) if args.md_frames else {},
+        "md_frames": count_tag(args.md_frames, "system", "?") if args.md_frames else {},
         "training": training_summary(args.model_dir),
         "test_set": {"file": args.test_file, "frames": test["frames"], "overall": {k: v for k, v in test.items()
                                                                                    if k.startswith(("rmse", "mae", "frames"))},
-                     "by_family": test["by_family"], "by_system": test["by_system"], "targets": TARGETS},
+                     "by_family": test["by_family"], "by_system": test["by_system"], "sources": test["sources"],
+                     "targets": TARGETS},
         "stability": json.loads(args.stability.read_text()),
         "speed": speed_summary(json.loads(args.bench.read_text())),
     }

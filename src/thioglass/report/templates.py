@@ -72,7 +72,7 @@ RUN = """{% extends "base.html" %}{% import "macros.html" as m with context %}
 {% if "reference" in r.get("force_field", {}) %}Force field: {{ r.force_field.name }} ({{ r.force_field.date }}),
 trained on {{ r.force_field.training_frames }} frames labelled by <code>{{ r.force_field.reference }}</code>; on
 {{ r.force_field.test_frames }} held-out frames it is off by {{ "%.1f"|format(r.force_field.test_rmse_energy_mev_per_atom) }} meV/atom
-and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RMSE; see the model card).{% endif %}
+and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RMSE; see the model card). {% endif %}
 {% if r.paper_glass %}Compared with the paper's {{ r.paper_glass }}.{% else %}The paper has no values for this composition.{% endif %}</p>
 {% if r.preset != "paper" %}<p class="warn">The {{ r.preset }} preset cools at {{ "%.1e"|format(r.settings.quench.cooling_rate_k_per_s) }} K/s
 (the paper: 5e12 K/s) and runs each property for picoseconds on {{ r.n_atoms }} atoms, not for nanoseconds on thousands: its glass is
