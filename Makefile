@@ -34,7 +34,7 @@ browser:
 	  echo "chromium not installed: the browser test of the report will be skipped"; }
 
 bench: $(STAMP)
-	$(VENV)/bin/thioglass bench --out bench-results/bench.json
+	$(VENV)/bin/thioglass bench --out bench-results/bench.json --workers $(WORKERS) --threads $(THREADS)
 
 clean:
 	rm -rf $(VENV) runs bench-results

@@ -204,3 +204,9 @@ def test_every_part_for_real(tmp_path):
     run = record["run"]
     assert list(run["stages_s"]) == RUN_STAGES and all(s > 0 for s in run["stages_s"].values())
     assert run["stage_sum_s"] <= run["total_s"] and run["potential"] == str(Path(MODEL).resolve())
+
+
+def test_workers_of_the_timed_run_are_checked():
+    assert suite.SuiteSettings(workers=2).workers == 2
+    with pytest.raises(ThioglassError, match="--workers must be at least 1"):
+        suite.SuiteSettings(workers=0)

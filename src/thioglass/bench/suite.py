@@ -49,6 +49,8 @@ class SuiteSettings:
         shipped model.
     threads
         Threads of each MD run (run part) and of LAMMPS (md part).
+    workers
+        Dask workers of the run part (independent MD jobs side by side, as ``thioglass run --workers``).
     quick
         Small analysis and md benchmarks (their ``quick`` settings).
     skip
@@ -64,6 +66,7 @@ class SuiteSettings:
     potential: str | None = None
     overrides: tuple[str, ...] = ()
     threads: int = 2
+    workers: int = 1
     quick: bool = False
     skip: tuple[str, ...] = ()
     reference: str | None = "sevennet-mf-0-r2scan"
@@ -72,8 +75,8 @@ class SuiteSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "skip", parse_skip(self.skip))
         object.__setattr__(self, "overrides", tuple(self.overrides))
-        if self.threads < 1:
-            raise ThioglassError(f"--threads must be at least 1, got {self.threads}")
+        if self.threads < 1 or self.workers < 1:
+            raise ThioglassError(f"--threads and --workers must be at least 1, got {self.threads} and {self.workers}")
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -160,7 +163,7 @@ def run_record(plan: RunPlan, settings: SuiteSettings, folder: Path, reporter: A
 
     start = time.perf_counter()
     results = run_glass(plan.label, plan.settings, plan.potential, folder, threads=settings.threads,
-                        reporter=reporter)
+                        workers=settings.workers, reporter=reporter)
     total_s = round(time.perf_counter() - start, 3)
     summary = json.loads((folder / "summary.json").read_text())
     timings = summary["timings_s"]
@@ -172,6 +175,7 @@ def run_record(plan: RunPlan, settings: SuiteSettings, folder: Path, reporter: A
         "potential": plan.potential or _default_model_text(),
         "overrides": list(settings.overrides),
         "threads": settings.threads,
+        "workers": settings.workers,
         "folder": str(folder),
         "n_atoms": results["n_atoms"],
         "n_replicas": results["n_replicas"],

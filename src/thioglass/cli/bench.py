@@ -27,6 +27,8 @@ def suite(
         None, "--set",
         help="Override a setting of the run: section.field=value (as for thioglass run). Repeat for more."),
     threads: int = typer.Option(2, "--threads", "-t", min=1, help="Threads of each MD run and of LAMMPS."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1,
+                                help="Dask workers of the timed run (as thioglass run --workers)."),
     quick: bool = typer.Option(False, "--quick",
                                help="Quick analysis and md benchmarks and the smoke preset: minutes."),
     skip: Optional[str] = typer.Option(None, "--skip", help="Parts to leave out: any of analysis,md,run."),
@@ -42,7 +44,7 @@ def suite(
     from thioglass.bench.suite import SuiteSettings, run_suite
 
     config = SuiteSettings(composition=composition, preset=preset or ("smoke" if quick else "quick"), potential=model,
-                           overrides=tuple(settings or ()), threads=threads, quick=quick, skip=(skip,) if skip else (),
+                           overrides=tuple(settings or ()), threads=threads, workers=workers, quick=quick, skip=(skip,) if skip else (),
                            reference=reference or None, seed=seed)
     console = Console()
     with SuiteDisplay(console) as display:

@@ -23,7 +23,9 @@ Potential = Annotated[
         "ase:package.module:Class (runs in ASE MD). Default: the shipped model.",
     ),
 ]
-Threads = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for each MD run (OpenMP/torch).")]
+Threads = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for each MD run (OpenMP/torch). "
+                                      "Cells of a few hundred atoms run faster on one: then give every core a "
+                                      "worker (--workers 2 --threads 1 on 2 cores).")]
 Workers = Annotated[
     int, typer.Option("--workers", "-w", min=1, help="Dask workers running independent jobs in parallel (1: run here).")
 ]
