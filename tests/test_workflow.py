@@ -317,3 +317,26 @@ def test_environment_tables_line_up_with_the_paper():
     assert environment_rows(None, "P", ours)[0]["paper_percent"] is None
     joint = {(r["n"], r["en"]): r for r in joint_rows("50Li2S-50SiS2", "Si", [{**ours[0], "percent": 100.0}])}
     assert joint[(0, 0)]["percent"] == 100.0 and joint[(2, 1)] == {"n": 2, "en": 1, "percent": 0.0, "paper_percent": 41.9}
+
+
+def test_quick_takes_the_static_elastic_route_and_overrides_switch_it():
+    assert run_settings("quick").elastic_route == "static" and run_settings("paper").elastic_route == "md"
+    s = run_settings("quick", ["elastic_route=md", "elastic_static.fmax_eV_per_angstrom=0.02"])
+    assert s.elastic_route == "md" and s.elastic_static.fmax_eV_per_angstrom == 0.02
+    with pytest.raises(ThioglassError, match="elastic_route 'nve' is unknown"):
+        run_settings("quick", ["elastic_route=nve"])
+
+
+def test_static_elastic_stage_gives_a_stable_glass_with_moduli_and_renders(tmp_path):
+    """The static route on the smoke glass: a stable tensor, Hill moduli between the bounds, no error bars."""
+    out = tmp_path / "static"
+    settings = run_settings("smoke", GENTLE + ["elastic_route=static", "elastic_static.fmax_eV_per_angstrom=0.1"],
+                            seed=3)
+    results = run_glass("75Li2S-25P2S5", settings, TINY_DP, out, threads=1, skip=["conductivity", "rotation"])
+    e = results["elastic"]
+    assert e["route"] == "static" and e["temperature_K"] == 0.0
+    assert e["bulk_modulus_reuss_GPa"] <= e["bulk_modulus_vrh_GPa"] <= e["bulk_modulus_voigt_GPa"]
+    assert e["shear_modulus_reuss_GPa"] <= e["shear_modulus_vrh_GPa"] <= e["shear_modulus_voigt_GPa"]
+    assert "bulk_modulus_vrh_std_GPa" not in e
+    page = (out / "report.html").read_text()
+    assert "Static route at 0 K" in page

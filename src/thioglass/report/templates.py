@@ -124,17 +124,20 @@ converged properties of the glass. Rerun with <code>--preset paper</code> for th
 
 <h2 id="elastic">Elastic constants</h2>
 {% if r.elastic %}{% set e = r.elastic %}
-<p>Stress averaged over NVT MD of 12 cells strained by ±{{ e.settings.strain }} at {{ e.temperature_K | num(0) }} K
+<p>{% if e.get("route") == "static" %}Static route at 0 K: the glass relaxed (positions and cell, fmax {{ e.settings.fmax_eV_per_angstrom }} eV/Å),
+strained by ±{{ e.settings.strain }} in each of the 6 Voigt directions, atoms relaxed in each strained cell; the paper averages the stress
+over MD at 300 K, which gives somewhat softer moduli{% else %}Stress averaged over NVT MD of 12 cells strained by ±{{ e.settings.strain }} at
+{{ e.temperature_K | num(0) }} K{% endif %}
 (reference volume {{ e.volume_angstrom3 | num(1) }} Å³; mechanically stable: <b class="{{ 'good' if e.mechanically_stable else 'bad' }}">{{ e.mechanically_stable }}</b>).</p>
-<div class="grid"><table><tr><th colspan="7">C (GPa), ± standard error</th></tr>
+<div class="grid"><table><tr><th colspan="7">C (GPa){% if e.C_err_GPa is defined %}, ± standard error{% endif %}</th></tr>
 <tr><th></th>{% for j in range(6) %}<th>{{ j + 1 }}</th>{% endfor %}</tr>
-{% for i in range(6) %}<tr><th>{{ i + 1 }}</th>{% for j in range(6) %}<td>{{ e.C_GPa[i][j] | pm(e.C_err_GPa[i][j], 1) }}</td>{% endfor %}</tr>{% endfor %}
+{% for i in range(6) %}<tr><th>{{ i + 1 }}</th>{% for j in range(6) %}<td>{{ e.C_GPa[i][j] | pm(e.C_err_GPa[i][j] if e.C_err_GPa is defined else none, 1) }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 <table><tr><th class="text">modulus</th><th>Voigt</th><th>Reuss</th><th>Hill</th></tr>
-<tr><td class="text">B (GPa)</td><td>{{ e.bulk_modulus_voigt_GPa | num(2) }}</td><td>{{ e.bulk_modulus_reuss_GPa | num(2) }}</td><td>{{ e.bulk_modulus_vrh_GPa | pm(e.bulk_modulus_vrh_std_GPa, 2) }}</td></tr>
-<tr><td class="text">G (GPa)</td><td>{{ e.shear_modulus_voigt_GPa | num(2) }}</td><td>{{ e.shear_modulus_reuss_GPa | num(2) }}</td><td>{{ e.shear_modulus_vrh_GPa | pm(e.shear_modulus_vrh_std_GPa, 2) }}</td></tr>
-<tr><td class="text">E (GPa)</td><td></td><td></td><td>{{ e.youngs_modulus_GPa | pm(e.youngs_modulus_std_GPa, 2) }}</td></tr>
-<tr><td class="text">ν</td><td></td><td></td><td>{{ e.poisson_ratio | pm(e.poisson_ratio_std, 3) }}</td></tr>
+<tr><td class="text">B (GPa)</td><td>{{ e.bulk_modulus_voigt_GPa | num(2) }}</td><td>{{ e.bulk_modulus_reuss_GPa | num(2) }}</td><td>{{ e.bulk_modulus_vrh_GPa | pm(e.get('bulk_modulus_vrh_std_GPa'), 2) }}</td></tr>
+<tr><td class="text">G (GPa)</td><td>{{ e.shear_modulus_voigt_GPa | num(2) }}</td><td>{{ e.shear_modulus_reuss_GPa | num(2) }}</td><td>{{ e.shear_modulus_vrh_GPa | pm(e.get('shear_modulus_vrh_std_GPa'), 2) }}</td></tr>
+<tr><td class="text">E (GPa)</td><td></td><td></td><td>{{ e.youngs_modulus_GPa | pm(e.get('youngs_modulus_std_GPa'), 2) }}</td></tr>
+<tr><td class="text">ν</td><td></td><td></td><td>{{ e.poisson_ratio | pm(e.get('poisson_ratio_std'), 3) }}</td></tr>
 </table></div>
 {% else %}<p>Skipped.</p>{% endif %}
 

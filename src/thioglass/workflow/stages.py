@@ -106,12 +106,30 @@ def structure(ctx: Context) -> dict:
 
 
 def elastic(ctx: Context) -> dict:
-    """Elastic tensor and moduli at temperature (:class:`~thioglass.properties.elastic.ElasticMDStep`)."""
+    """Elastic tensor and moduli at temperature (:class:`~thioglass.properties.elastic.ElasticMDStep`), or
+    at 0 K by the static route (:class:`~thioglass.analysis.elastic.ElasticStep`) when
+    ``elastic_route`` is ``static``."""
     from thioglass.properties.elastic import ElasticMDStep
 
+    if ctx.settings.elastic_route == "static":
+        return _static_elastic(ctx)
     result = ElasticMDStep(ctx.settings.elastic).calc(ctx.glass(), ctx.engine(), ctx.out / "elastic",
                                                       client=ctx.client, progress=ctx.progress("elastic"))
     result["structure"] = ctx.first_replica()["final_structure"]
+    return result
+
+
+def _static_elastic(ctx: Context) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from thioglass.analysis.elastic import ElasticStep
+    from thioglass.properties.elastic import static_calculator
+
+    ctx.reporter.job("elastic", "static: relax, strain, relax", 0, None)
+    # Threaded BLAS beside the model's threads oversubscribes the cores (measured 5x slower).
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = ElasticStep(ctx.settings.elastic_static).calc(ctx.glass(), static_calculator(ctx.potential, ctx.threads))
+    result.update(route="static", temperature_K=0.0, structure=ctx.first_replica()["final_structure"])
     return result
 
 
