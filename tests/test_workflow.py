@@ -340,3 +340,15 @@ def test_static_elastic_stage_gives_a_stable_glass_with_moduli_and_renders(tmp_p
     assert "bulk_modulus_vrh_std_GPa" not in e
     page = (out / "report.html").read_text()
     assert "Static route at 0 K" in page
+
+
+def test_native_stderr_goes_to_the_log_and_comes_back(tmp_path, capfd):
+    import os
+
+    from thioglass.workflow.stages import native_stderr_to
+
+    with native_stderr_to(tmp_path / "calc.log"):
+        os.write(2, b"I0000 oneDNN noise\n")
+    os.write(2, b"after\n")
+    assert (tmp_path / "calc.log").read_bytes() == b"I0000 oneDNN noise\n"
+    assert capfd.readouterr().err == "after\n"

@@ -63,9 +63,12 @@ def training_summary(model_dir: Path) -> dict:
 
 
 def speed_summary(bench: dict) -> dict:
-    return {"machine": bench.get("machine"), "lammps_katom_steps_per_s": bench["lammps"],
+    return {"machine": bench.get("machine"), "threads": bench.get("settings", {}).get("threads", 2),
+            "lammps_katom_steps_per_s": bench["lammps"],
+            "lammps_1_thread": bench.get("lammps_1_thread", {}), "concurrent": bench.get("concurrent"),
             "reference": bench.get("reference"), "speedup_over_reference": bench.get("speedup_over_reference"),
-            "speedup_by_size": bench.get("speedup_by_size", {})}
+            "speedup_by_size": bench.get("speedup_by_size", {}),
+            "speedup_best_threads_by_size": bench.get("speedup_best_threads_by_size", {})}
 
 
 def by_system(model: Path, test_set: Path) -> dict:
@@ -136,13 +139,31 @@ def markdown(card: dict) -> str:
     lines += ["", "## Speed", ""]
     for variant, by_size in speed["lammps_katom_steps_per_s"].items():
         for size, rate in by_size.items():
-            lines.append(f"- LAMMPS {variant}, {size} atoms: {rate['katom_steps_per_s']:.1f} katom-step/s")
+            lines.append(f"- LAMMPS {variant}, {size} atoms: {rate['katom_steps_per_s']:.1f} katom-step/s "
+                         f"({speed.get('threads', 2)} threads)")
+    for size, rate in speed.get("lammps_1_thread", {}).items():
+        lines.append(f"- LAMMPS, {size} atoms, 1 thread: {rate['katom_steps_per_s']:.1f} katom-step/s")
+    if speed.get("concurrent"):
+        both = speed["concurrent"]
+        lines.append(f"- {both['runs']} single-thread runs side by side, {both['atoms']} atoms: "
+                     f"{both['katom_steps_per_s']:.1f} katom-step/s in all")
     reference = speed["reference"]
     if reference:
         for size, rate in reference.get("by_size", {str(reference["atoms"]): reference}).items():
             ratio = speed["speedup_by_size"].get(size)
+            best = speed.get("speedup_best_threads_by_size", {}).get(size)
             lines.append(f"- reference {reference['name']} through ASE, {size} atoms: {rate['atom_steps_per_s']:.0f} "
-                         f"atom-step/s; the shipped model is {ratio:.0f}x faster")
+                         f"atom-step/s; the shipped model is {ratio:.0f}x faster"
+                         + (f" ({best:.0f}x at its faster thread count)" if best else ""))
+    for rerun in speed.get("reruns", []):
+        ref = rerun["reference"]
+        for size, rate in ref.get("by_size", {}).items():
+            lines.append(f"- rerun at {size} atoms, alone on the machine: the model {rerun['lammps_katom_steps_per_s']['compressed'][size]['katom_steps_per_s']:.1f} "
+                         f"katom-step/s (2 threads), {rerun['lammps_1_thread'][size]['katom_steps_per_s']:.1f} (1 thread); "
+                         f"the reference {rate['atom_steps_per_s']:.0f} atom-step/s: {rerun['speedup_by_size'][size]:.0f}x "
+                         f"({rerun['speedup_best_threads_by_size'][size]:.0f}x at one thread)")
+    if speed.get("note"):
+        lines += ["", speed["note"]]
     machine = speed.get("machine") or {}
     lines += ["", f"Measured on {machine.get('cpu_model', 'this machine')} with {machine.get('cpus_usable', '?')} "
               "usable CPU cores (shared) by `thioglass bench md`.", ""]
