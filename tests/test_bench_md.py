@@ -29,7 +29,9 @@ def test_preset_estimates_scale_with_size():
 @pytest.mark.slow
 def test_quick_benchmark_runs_end_to_end(tmp_path):
     record = run_md_benchmark(MDBenchSettings.quick(reference=None))
-    assert record["lammps"]["frozen"] and record["presets"]["paper"]["ns_per_day"] > 0
+    # The shipped model is compressed already, so it is timed under that name alone.
+    assert set(record["lammps"]) <= {"frozen", "compressed"} and record["lammps"]
+    assert record["presets"]["paper"]["ns_per_day"] > 0
     json.dumps(record)
 
 
@@ -53,8 +55,8 @@ def test_single_thread_and_concurrent_runs_are_timed(tmp_path):
     tiny = Path(__file__).parent / "data" / "tiny_li3ps4.pb"
     settings = MDBenchSettings(model=str(tiny), sizes=(100,), steps=20, threads=2, reference=None, concurrent_runs=2)
     record = run_md_benchmark(settings)
-    one = record["lammps_1_thread"]["100"]
-    assert one["steps"] == 20 and one["atoms"] >= 100
+    (size, one), = record["lammps_1_thread"].items()  # keyed by the built cell's atom count
+    assert one["steps"] == 20 and one["atoms"] == int(size) > 0
     both = record["concurrent"]
     assert both["runs"] == 2 and len(both["per_run"]) == 2
     assert both["katom_steps_per_s"] == pytest.approx(sum(r["katom_steps_per_s"] for r in both["per_run"]))
