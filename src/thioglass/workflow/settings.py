@@ -11,7 +11,7 @@ The presets scale the paper's protocol (section 2.3 and SPEC.md section 1):
   fast-quenched glass is still slightly sub-diffusive over the first picoseconds (measured:
   log-log slope 0.78-0.86 over 1-4 ps), so shorter runs leave too few temperatures for the
   Arrhenius fit. ``make run`` runs it with ``--workers 2 --threads 1`` (one single-thread MD run
-  per core: 2.6 times the throughput of one two-thread run at 300 atoms). Its numbers show that
+  per core: 1.5-2.1 times the throughput of one two-thread run at 304 atoms). Its numbers show that
   the pipeline works, not the converged properties of the glass.
 - ``smoke``: about 100 atoms and a fraction of a picosecond per run, for tests.
 
