@@ -345,7 +345,7 @@ def test_static_elastic_stage_gives_a_stable_glass_with_moduli_and_renders(tmp_p
 def test_native_stderr_goes_to_the_log_and_comes_back(tmp_path, capfd):
     import os
 
-    from thioglass.workflow.stages import native_stderr_to
+    from thioglass.properties.elastic import native_stderr_to
 
     with native_stderr_to(tmp_path / "calc.log"):
         os.write(2, b"I0000 oneDNN noise\n")

@@ -25,7 +25,8 @@ import numpy as np
 from ase import Atoms
 from ase.io import read, write
 
-from make_test_set import CRYSTALS, GLASSES, GLASS_ATOMS, REFERENCE, crystal_cell, run_system, sample
+from make_test_set import CRYSTALS, GLASSES, GLASS_ATOMS, REFERENCE, crystal_cell, run_system
+from strained_frames import symmetric_strained
 from thioglass.learn.explore import start_structure
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.reference.label import LabelStore, frame_key, label_frames
@@ -51,9 +52,7 @@ def strain_some(frames: list[Atoms], share: float, max_strain: float, rng: np.ra
     picks = rng.choice(len(frames), size=int(round(share * len(frames))), replace=False)
     out = []
     for i in picks:
-        atoms = frames[i].copy()
-        strain = rng.uniform(-max_strain, max_strain, (3, 3))
-        atoms.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + (strain + strain.T) / 2), scale_atoms=True)
+        atoms = symmetric_strained(frames[i], max_strain, rng)
         atoms.info["stage"] = f"{atoms.info['stage']}+strain"
         out.append(atoms)
     return out

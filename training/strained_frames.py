@@ -15,6 +15,15 @@ from ase.io import write
 from thioglass.reference.label import LabelStore
 
 
+def symmetric_strained(atoms, max_strain: float, rng: np.random.Generator):
+    """A copy strained by a random symmetric strain of up to ``max_strain`` per component, atoms scaled
+    along (a symmetric strain: rotations change nothing the model can see)."""
+    out = atoms.copy()
+    strain = rng.uniform(-max_strain, max_strain, (3, 3))
+    out.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + (strain + strain.T) / 2), scale_atoms=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", type=Path)
@@ -29,10 +38,7 @@ def main() -> None:
     frames = []
     for key in rng.choice(keys, size=min(args.count, len(keys)), replace=False):
         atoms, _ = store.load(str(key))
-        # A symmetric strain: rotations change nothing the model can see.
-        strain = rng.uniform(-args.max_strain, args.max_strain, (3, 3))
-        atoms.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + (strain + strain.T) / 2), scale_atoms=True)
-        frames.append(atoms)
+        frames.append(symmetric_strained(atoms, args.max_strain, rng))
     write(args.out, frames, format="extxyz")
     print(f"{len(frames)} strained frames -> {args.out}")
 

@@ -71,17 +71,12 @@ def elastic(
 
 
 def _static(atoms, potential: str | None, strain: float, relax: bool, fmax: float, threads: int, console) -> dict:
-    from thioglass.analysis.elastic import ElasticSettings, ElasticStep
-    from thioglass.properties.elastic import static_calculator
-
-    from threadpoolctl import threadpool_limits
+    from thioglass.analysis.elastic import ElasticSettings
+    from thioglass.properties.elastic import static_elastic
 
     settings = ElasticSettings(strain=strain, relax_structure=relax, relax_deformed=relax, fmax_eV_per_angstrom=fmax)
-    calculator = static_calculator(potential, threads)
-    # ASE's cell filter solves many 3x3 problems; threaded BLAS next to the model's own threads
-    # oversubscribes the cores and was measured 5x slower.
-    with console.status("static route: relaxing and straining"), threadpool_limits(limits=1, user_api="blas"):
-        return ElasticStep(settings).calc(atoms, calculator)
+    with console.status("static route: relaxing and straining"):
+        return static_elastic(atoms, potential, settings, threads)
 
 
 def _md(atoms, potential: str | None, workdir: Path, threads: int, workers: int, scheduler: str | None,

@@ -26,9 +26,10 @@ C comes out in the frame of the input structure.
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from ase import Atoms
@@ -327,3 +328,38 @@ def static_calculator(potential: str | None, threads: int = 2):
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     return calculator
+
+
+@contextmanager
+def native_stderr_to(path: Path) -> Iterator[None]:
+    """Send what C/C++ libraries write to file descriptor 2 (TensorFlow's and DeePMD's start-up lines, CUDA
+    probes on a CPU machine) to ``path``, so the terminal keeps only the progress display."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def static_elastic(atoms: Atoms, potential: str | None, settings, threads: int = 2,
+                   native_log: Path | None = None) -> dict:
+    """The static route (:class:`~thioglass.analysis.elastic.ElasticStep` with ``settings``) with the
+    potential's ASE calculator; ``native_log`` takes the libraries' own stderr lines.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from thioglass.analysis.elastic import ElasticStep
+
+    quiet = native_stderr_to(native_log) if native_log else nullcontext()
+    # ASE's cell filter solves many 3x3 problems; threaded BLAS next to the model's own threads
+    # oversubscribes the cores and was measured 5x slower.
+    with threadpool_limits(limits=1, user_api="blas"), quiet:
+        return ElasticStep(settings).calc(atoms, static_calculator(potential, threads))

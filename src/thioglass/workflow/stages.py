@@ -8,10 +8,9 @@ only what had not finished. The properties are computed on the first replica's g
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Protocol
 
 from thioglass.errors import ThioglassError
 from thioglass.workflow.settings import RunSettings
@@ -120,37 +119,14 @@ def elastic(ctx: Context) -> dict:
     return result
 
 
-@contextmanager
-def native_stderr_to(path: Path) -> Iterator[None]:
-    """Send what C/C++ libraries write to file descriptor 2 (TensorFlow's and DeePMD's start-up lines, CUDA
-    probes on a CPU machine) to ``path``, so the terminal keeps only the progress display."""
-    import os
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def _static_elastic(ctx: Context) -> dict:
-    from threadpoolctl import threadpool_limits
-
-    from thioglass.analysis.elastic import ElasticStep
-    from thioglass.properties.elastic import static_calculator
+    from thioglass.properties.elastic import static_elastic
 
     ctx.reporter.job("elastic", "static: relax, strain, relax", 0, None)
     folder = ctx.out / "elastic"
     folder.mkdir(parents=True, exist_ok=True)
-    # Threaded BLAS beside the model's threads oversubscribes the cores (measured 5x slower).
-    with threadpool_limits(limits=1, user_api="blas"), native_stderr_to(folder / "calculator.log"):
-        result = ElasticStep(ctx.settings.elastic_static).calc(ctx.glass(), static_calculator(ctx.potential, ctx.threads))
+    result = static_elastic(ctx.glass(), ctx.potential, ctx.settings.elastic_static, ctx.threads,
+                            native_log=folder / "calculator.log")
     result.update(route="static", temperature_K=0.0, structure=ctx.first_replica()["final_structure"])
     return result
 
