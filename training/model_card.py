@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--test-set", type=Path, required=True, help="The held-out extxyz the test JSON measured.")
     parser.add_argument("--test-file", default="default-test-set.extxyz")
     parser.add_argument("--md-frames", type=Path, help="frames.extxyz written by crystal_frames.py.")
+    parser.add_argument("--speed-note", default="", help="What the speed numbers need said beside them.")
     args = parser.parse_args()
     import deepmd
 
@@ -204,6 +205,8 @@ def main() -> None:
         "stability": json.loads(args.stability.read_text()),
         "speed": speed_summary(json.loads(args.bench.read_text())),
     }
+    if args.speed_note:
+        card["speed"]["note"] = args.speed_note
     args.out_json.write_text(json.dumps(card, indent=2) + "\n")
     args.out_md.write_text(markdown(card))
     print(f"card -> {args.out_json}, {args.out_md}")
