@@ -42,14 +42,18 @@ def data_summary(store: LabelStore) -> dict:
             "by_family": dict(sorted(by_family.items()))}
 
 
-def count_tag(path: Path, key: str, default: str) -> dict[str, int]:
+def count_tag(path: Path, key: str, default: str | None) -> dict[str, int]:
     """Frames of an extxyz per value of one ``info`` tag (``system`` of the extra MD data, ``source`` of the
-    test set)."""
+    test set); untagged frames count under ``default``, or under their formula when it is None (an exported
+    label store carries no tags)."""
     from collections import Counter
 
     from ase.io import iread
 
-    return dict(sorted(Counter(atoms.info.get(key, default) for atoms in iread(path, ":")).items()))
+    def tag(atoms) -> str:
+        return atoms.info.get(key, default) or atoms.get_chemical_formula(mode="metal")
+
+    return dict(sorted(Counter(tag(atoms) for atoms in iread(path, ":")).items()))
 
 
 def training_summary(model_dir: Path) -> dict:
@@ -177,7 +181,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=Path, nargs="+", required=True)
     parser.add_argument("--test-set", type=Path, required=True, help="The held-out extxyz the test JSON measured.")
     parser.add_argument("--test-file", default="default-test-set.extxyz")
-    parser.add_argument("--md-frames", type=Path, help="frames.extxyz written by crystal_frames.py.")
+    parser.add_argument("--md-frames", type=Path, help="frames.extxyz of crystal_frames.py, or its exported labels.")
     parser.add_argument("--speed-note", default="", help="What the speed numbers need said beside them.")
     args = parser.parse_args()
     import deepmd
@@ -196,7 +200,7 @@ def main() -> None:
                           "(docs/reference-comparison.md). The paper's reference was PBE DFT (VASP); errors below "
                           "are against SevenNet-MF-0, not DFT.",
         "data": data_summary(LabelStore(args.labels)), "learning": learning,
-        "md_frames": count_tag(args.md_frames, "system", "?") if args.md_frames else {},
+        "md_frames": count_tag(args.md_frames, "system", None) if args.md_frames else {},
         "training": training_summary(args.model_dir),
         "test_set": {"file": args.test_file, "frames": test["frames"], "overall": {k: v for k, v in test.items()
                                                                                    if k.startswith(("rmse", "mae", "frames"))},
