@@ -1,0 +1,160 @@
+"""One thioglass process per output folder: a kernel file lock on every run, quench, conductivity,
+elastic, learn and label folder.
+
+:func:`folder_lock` takes an exclusive ``flock`` (through :func:`filelock.lock_descriptor`) on
+``<folder>/.thioglass.lock`` and records who holds it in ``<folder>/.thioglass.lock.json`` (PID,
+what, command, host), which only serves the message a second run gets::
+
+    runs/x is in use by another thioglass run (PID 4242, since 07:12:03): wait for it to finish or stop it
+
+Why flock: the kernel releases it when the holder dies, however it dies, so a lock left by a dead
+process is never stale and needs no breaking by hand. The descriptor is inherited by the MD
+programs this process starts (:mod:`thioglass.md.process`), so a folder becomes free only when
+the last process that could write into it has exited. A holder whose PID is gone but whose lock
+is still held (its MD programs are being stopped) is waited for, up to ``wait_s``.
+
+Re-entrant within a process: a folder already locked here (a run locking its quench folder, the
+same job layer called twice) is simply counted again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from thioglass.errors import ThioglassError
+
+LOCK_NAME = ".thioglass.lock"
+OWNER_NAME = ".thioglass.lock.json"
+DEFAULT_WAIT_S = 15.0  # the watchdog stops an orphaned MD program in at most ~3 s
+
+_guard = threading.Lock()
+_held: dict[Path, list[int]] = {}  # folder -> [descriptor, depth]
+
+
+def held_lock_fds() -> tuple[int, ...]:
+    """Descriptors of the folder locks this process holds (inherited by the programs it starts)."""
+    with _guard:
+        return tuple(fd for fd, _ in _held.values())
+
+
+@contextmanager
+def folder_lock(folder: Path | str, what: str = "run", *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[Path]:
+    """Hold ``folder`` (created if missing) for this process; refuse in one line if another one has it.
+
+    Raises
+    ------
+    ThioglassError
+        The folder cannot be created or written, or another live process holds it.
+    """
+    folder = Path(folder).resolve()
+    if not _reenter(folder):
+        fd = _acquire(folder, what, wait_s)
+        with _guard:
+            _held[folder] = [fd, 1]
+    try:
+        yield folder
+    finally:
+        _leave(folder)
+
+
+def _reenter(folder: Path) -> bool:
+    with _guard:
+        entry = _held.get(folder)
+        if entry is not None:
+            entry[1] += 1
+        return entry is not None
+
+
+def _leave(folder: Path) -> None:
+    with _guard:
+        entry = _held[folder]
+        entry[1] -= 1
+        if entry[1]:
+            return
+        del _held[folder]
+    owner = read_owner(folder)
+    if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
+        (folder / OWNER_NAME).unlink(missing_ok=True)
+    # Closing (not unlocking) leaves the lock to any MD program still holding an inherited copy.
+    os.close(entry[0])
+
+
+def _acquire(folder: Path, what: str, wait_s: float) -> int:
+    from filelock import lock_descriptor
+
+    fd = _open_lock_file(folder)
+    deadline = time.monotonic() + wait_s
+    try:
+        while not lock_descriptor(fd, blocking=False):
+            owner = read_owner(folder)
+            if _alive(owner) or time.monotonic() > deadline:
+                raise ThioglassError(busy_message(folder, owner))
+            time.sleep(0.2)  # the holder is dead; its MD programs are being stopped
+        _write_owner(folder, what)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_lock_file(folder: Path) -> int:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        raise ThioglassError(f"{folder} is a file, not a folder; choose another --out") from None
+    except NotADirectoryError:
+        raise ThioglassError(f"a part of {folder} is a file, not a folder; choose another --out") from None
+    except OSError as err:
+        raise ThioglassError(f"cannot write in {folder} ({err.strerror}); choose a folder you can write to") from None
+
+
+def _write_owner(folder: Path, what: str) -> None:
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+              "since": datetime.now().isoformat(timespec="seconds"), "command": " ".join(sys.argv)[:300]}
+    temporary = folder / f"{OWNER_NAME}.{os.getpid()}"
+    temporary.write_text(json.dumps(record))
+    os.replace(temporary, folder / OWNER_NAME)
+
+
+def read_owner(folder: Path) -> dict:
+    """The holder's record, or {} when there is none or it cannot be read."""
+    try:
+        return json.loads((folder / OWNER_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _alive(owner: dict) -> bool:
+    pid = owner.get("pid")
+    if not isinstance(pid, int):
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine on a shared disk: cannot tell, assume it runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def busy_message(folder: Path, owner: dict) -> str:
+    """One line naming the holder (``owner`` as :func:`read_owner` returns it)."""
+    if not owner:
+        return f"{folder} is in use by another thioglass process; wait for it to finish or stop it, then rerun"
+    since = str(owner.get("since", "?")).replace("T", " ")
+    where = "" if owner.get("host") == socket.gethostname() else f" on {owner.get('host')}"
+    state = "" if _alive(owner) else ", which has exited; its MD programs are still stopping, retry in a few seconds"
+    return (f"{folder} is in use by another thioglass {owner.get('what', 'process')} (PID {owner.get('pid')}{where}, "
+            f"since {since}{state}); wait for it to finish or stop it (kill {owner.get('pid')}), then rerun")
