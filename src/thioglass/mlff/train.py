@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +79,10 @@ def _dp(args: list[str], workdir: Path, log_name: str, threads: int | None) -> N
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
                    DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    from thioglass.md.process import run_process
+
     dp = Path(sys.executable).with_name("dp")
-    with open(workdir / log_name, "a") as log:
-        code = subprocess.call([str(dp), "--tf", *args], cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
+    code = run_process([str(dp), "--tf", *args], cwd=workdir, env=env, log_path=workdir / log_name)
     if code != 0:
         tail = (workdir / log_name).read_text().strip().splitlines()[-1:] or ["(empty log)"]
         raise ThioglassError(f"dp {args[0]} failed in {workdir} (exit {code}): {tail[0][:200]}; see {workdir / log_name}")
@@ -97,8 +97,16 @@ def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Seq
     was already trained to ``settings.schedule.steps``. ``init_model`` (a checkpoint prefix such as
     ``../model_0/model.ckpt``) starts a fresh training from another model's weights.
     """
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    from thioglass.locking import folder_lock
+
+    with folder_lock(workdir, what="training") as workdir:
+        return _train_locked(workdir, settings, train_systems, validation_systems, compress=compress,
+                             threads=threads, init_model=init_model)
+
+
+def _train_locked(workdir: Path, settings: TrainSettings, train_systems: Sequence[str],
+                  validation_systems: Sequence[str], *, compress: bool, threads: int | None,
+                  init_model: str | None) -> TrainResult:
     target = settings.schedule.steps
     frozen, compressed = workdir / FROZEN, workdir / COMPRESSED
     marker = workdir / "done.json"
