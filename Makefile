@@ -11,7 +11,7 @@ PRESET ?= quick
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: run test install bench browser clean
+.PHONY: run test install bench browser gpaw clean
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/thioglass run $(COMPOSITION) --preset $(PRESET) --out $(OUT) --workers $(WORKERS) --threads $(THREADS)
 
-test: $(STAMP) browser
+test: $(STAMP) browser gpaw
 	$(PY) -m pytest -q
 
 # Debian's Chromium renders report.html in the report test; without root or network the test skips.
@@ -32,6 +32,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test of the report will be skipped"; }
+
+# Debian's GPAW (22.8, system python3) for the gpaw-pbesol reference; without root the GPAW tests skip.
+gpaw:
+	@/usr/bin/python3 -c "import gpaw" >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gpaw gpaw-data >/dev/null) || \
+	  echo "gpaw not installed (needs root: apt-get install gpaw gpaw-data): the gpaw-pbesol tests will be skipped"; }
 
 bench: $(STAMP)
 	$(VENV)/bin/thioglass bench --out bench-results/bench.json --workers $(WORKERS) --threads $(THREADS)

@@ -76,7 +76,7 @@ def test_label_store_resumes_and_records_failures(tmp_path, monkeypatch):
 
     import thioglass.reference.label as module
 
-    monkeypatch.setattr(module, "cached_calculator", lambda spec: NaNCalculator())
+    monkeypatch.setattr(module, "cached_calculator", lambda spec, options=(): NaNCalculator())
     bad = _rattled_copper(7)
     report = label_frames([bad], EMT_SPEC, store)
     assert report.failed == 1 and store.status(frame_key(bad)) == "failed"

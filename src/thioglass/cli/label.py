@@ -13,7 +13,8 @@ from thioglass.cli.options import Scheduler, Workers, dask_client
 def label(
     structures: list[Path] = typer.Argument(None, help="Structure or trajectory files to label (every frame)."),
     store: Path = typer.Option(..., "--store", "-s", help="Label store folder; rerunning skips frames already there."),
-    reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, vasp, or ase:module:Class."),
+    reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, gpaw-pbesol, vasp, or ase:module:Class."),
+    option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Reference option KEY=VALUE (repeatable), e.g. -O encut_ev=400 for gpaw-pbesol."),
     import_file: Optional[list[Path]] = typer.Option(None, "--import", help="Import labelled DFT data (OUTCAR, vasprun.xml, extxyz)."),
     frames: str = typer.Option(":", "--frames", help="Frames of each file to label, START:STOP:STEP."),
     export: Optional[Path] = typer.Option(None, "--export", help="Also write the whole store to this extxyz file."),
@@ -40,15 +41,17 @@ def label(
     from thioglass.runinfo import RunSummary
 
     target = LabelStore(store)
+    options = parse_options(option or [])
     summary = RunSummary("label", {"structures": [str(s) for s in structures or []], "reference": reference,
-                                   "imports": [str(f) for f in import_file or []], "frames": frames})
+                                   "options": options, "imports": [str(f) for f in import_file or []],
+                                   "frames": frames})
     with summary.stage("import"):
         for path in import_file or []:
             console.print(f"imported {import_labels(path, target)} new frames from {path}")
     if structures:
         all_frames = (atoms for path in structures for atoms in iter_frames(path, frames=frames))
         with summary.stage("label"), dask_client(workers, scheduler) as client:
-            report = label_frames(all_frames, reference, target, client=client, progress=True)
+            report = label_frames(all_frames, reference, target, client=client, progress=True, options=options)
         console.print(f"labelled {report.labelled}, already done {report.already_done}, failed {report.failed}")
     if export:
         console.print(f"exported {export_labels(target, export)} frames to {export}")
@@ -57,3 +60,21 @@ def label(
     console.print(f"store {store}: {stats['frames']} labelled frames, {stats['failed']} failed")
     summary.add_output("store", store)
     summary.write(store / "summary.json")
+
+
+def parse_options(items: list[str]) -> dict:
+    """``KEY=VALUE`` pairs; values read as YAML scalars (``400`` is a number, ``/usr/bin/python3`` a string)."""
+    import yaml
+
+    from thioglass.errors import ThioglassError
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ThioglassError(f"--option '{item}' is not KEY=VALUE, e.g. --option encut_ev=400")
+        try:
+            options[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ThioglassError(f"--option {key}: cannot read the value '{value}'") from None
+    return options

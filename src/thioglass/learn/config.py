@@ -70,6 +70,8 @@ class LearnConfig:
 
     workdir: str = "learn"
     reference: str = "sevennet-mf-0-r2scan"
+    # Options of a DFT reference (gpaw-pbesol: encut_ev, kspacing_inv_angstrom, threads, ...); locked on resume.
+    reference_options: dict[str, Any] = field(default_factory=dict)
     iterations: int = 10
     converged_accurate_fraction: float = 0.95
     threads: int = 2
@@ -86,6 +88,8 @@ class LearnConfig:
             raise ThioglassError(f"need 0 <= sigma_low < sigma_high, got {s.sigma_low} and {s.sigma_high}")
         if self.training.models < 2:
             raise ThioglassError("the ensemble needs at least 2 models to measure deviation; set training.models")
+        if not isinstance(self.reference_options, dict):
+            raise ThioglassError("reference_options must be a mapping, e.g. {encut_ev: 500, threads: 1}")
         if not self.exploration.systems:
             raise ThioglassError("exploration.systems is empty; list crystals (crystal:NAME) or glasses (glass:COMPOSITION:ATOMS)")
 

@@ -129,6 +129,7 @@ class Learner:
         current = self._settings()
         if record.exists():
             previous = json.loads(record.read_text())
+            previous.setdefault("reference_options", {})  # workdirs started before the key existed
             differs = sorted(k for k in current if k not in ADJUSTABLE and previous.get(k) != current[k])
             if differs:
                 raise ThioglassError(f"{self.root} was started with other settings ({', '.join(differs)}); "
@@ -143,7 +144,8 @@ class Learner:
         if marker.exists():
             return
         frames = initial_frames(self.config.initial)
-        report = label_frames(frames, self.config.reference, self.store, client=self.client)
+        report = label_frames(frames, self.config.reference, self.store, client=self.client,
+                              options=self.config.reference_options)
         self.log(f"initial data: {report.labelled} labelled, {report.already_done} already done, {report.failed} failed")
         write_json(marker, asdict(report))
 
@@ -167,7 +169,8 @@ class Learner:
                                         "failed": result.failed, "chosen": len(result.chosen)})
         selection = json.loads(selection_file.read_text())
         chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
-        report = label_frames(chosen, self.config.reference, self.store, client=self.client)
+        report = label_frames(chosen, self.config.reference, self.store, client=self.client,
+                              options=self.config.reference_options)
         explored = selection["accurate"] + selection["candidate"] + selection["failed"]
         record = IterationRecord(k, len(self.store.keys()), explored, selection["accurate"], selection["candidate"],
                                  selection["failed"], selection["accurate"] / max(explored, 1),

@@ -12,13 +12,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 
 from thioglass.errors import ThioglassError
-from thioglass.reference.calculators import cached_calculator
+from thioglass.reference.calculators import Options, cached_calculator, freeze_options, options_for_store
 
 
 @dataclass(frozen=True)
@@ -122,15 +122,15 @@ def _atomic_write(path: Path, writer: Any) -> None:  # noqa: D103 - np.savez nee
     os.replace(tmp, path)
 
 
-def _label_task(spec: str, atoms: Atoms) -> tuple[Label | None, str | None]:
+def _label_task(spec: str, atoms: Atoms, options: Options = ()) -> tuple[Label | None, str | None]:
     try:
-        return label_atoms(atoms, cached_calculator(spec)), None
+        return label_atoms(atoms, cached_calculator(spec, options)), None
     except Exception as err:  # noqa: BLE001 - any reference failure is recorded, not fatal
         return None, f"{type(err).__name__}: {err}".splitlines()[0]
 
 
 def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, client: Any = None,
-                 progress: bool = False) -> LabelReport:
+                 progress: bool = False, options: Mapping[str, Any] | None = None) -> LabelReport:
     """Label every frame not yet in ``store`` with reference ``spec``.
 
     Parameters
@@ -145,9 +145,12 @@ def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, clien
         A ``dask.distributed.Client``; without one, frames are labelled in this process.
     progress
         Show a Rich progress bar.
+    options
+        Reference options (DFT references); a DFT reference's working folder defaults to ``<store>/<spec>``.
     """
-    # A bad reference name must fail here, once, not be recorded as a failure of every frame.
-    cached_calculator(spec)
+    frozen = freeze_options(options_for_store(spec, options, store.root))
+    # A bad reference name (or a missing GPAW) must fail here, once, not be recorded as a failure of every frame.
+    cached_calculator(spec, frozen)
     todo: list[tuple[str, Atoms]] = []
     seen: set[str] = set()
     done_before = 0
@@ -160,7 +163,7 @@ def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, clien
             done_before += 1
         else:
             todo.append((key, atoms))
-    results = _run(todo, spec, client, progress)
+    results = _run(todo, spec, frozen, client, progress)
     failed = 0
     for (key, atoms), (label, error) in results:
         if label is None:
@@ -171,19 +174,19 @@ def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, clien
     return LabelReport(done_before, len(todo) - failed, failed, str(store.root))
 
 
-def _run(todo: Sequence[tuple[str, Atoms]], spec: str, client: Any, progress: bool):
+def _run(todo: Sequence[tuple[str, Atoms]], spec: str, options: Options, client: Any, progress: bool):
     from rich.progress import Progress
 
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"labelling with {spec}", total=len(todo))
         if client is None:
             for item in todo:
-                yield item, _label_task(spec, item[1])
+                yield item, _label_task(spec, item[1], options)
                 bar.advance(task)
             return
         from distributed import as_completed
 
-        futures = {client.submit(_label_task, spec, atoms, pure=False): (key, atoms) for key, atoms in todo}
+        futures = {client.submit(_label_task, spec, atoms, options, pure=False): (key, atoms) for key, atoms in todo}
         for future in as_completed(futures):
             yield futures[future], future.result()
             bar.advance(task)
