@@ -9,6 +9,7 @@ count and handed to ASE's own parser, so every extxyz feature ASE supports still
 from __future__ import annotations
 
 import io
+import re
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,8 @@ import ase.io
 from ase import Atoms
 
 from thioglass.errors import ThioglassError
+
+_TIMESTEP = re.compile(r"\btimestep=(-?\d+)")
 
 
 class XYZReader:
@@ -34,14 +37,18 @@ class XYZReader:
         self.fd = fd
         self.path = str(path)
         self.index = 0  # index of the frame about to be read
+        self.timestep: int | None = None  # the last ``timestep=`` seen (frames may have none)
+        self.frame_timestep: int | None = None  # ``timestep=`` of the last frame read or skipped, if it has one
 
     def skip(self) -> bool:
         """Step over the next frame without parsing it; False at the end of the file."""
         n_atoms = self._read_count()
         if n_atoms is None:
             return False
-        found = sum(1 for _ in islice(self.fd, n_atoms + 1))
+        comment = self.fd.readline()
+        found = (1 if comment else 0) + sum(1 for _ in islice(self.fd, n_atoms))
         self._check(n_atoms, found)
+        self._check_order(comment)
         self.index += 1
         return True
 
@@ -52,6 +59,7 @@ class XYZReader:
             return None
         body = list(islice(self.fd, n_atoms + 1))
         self._check(n_atoms, len(body))
+        self._check_order(body[0])
         text = f"{n_atoms}\n" + "".join(body)
         try:
             atoms = ase.io.read(io.StringIO(text), format="extxyz")
@@ -60,6 +68,21 @@ class XYZReader:
             raise self._fail(f"cannot parse the frame ({message[:120]}); the file is corrupt") from None
         self.index += 1
         return atoms
+
+    def _check_order(self, comment: str) -> None:
+        # Two writers appending to one trajectory repeat or rewind timesteps (frames without one are not checked).
+        match = _TIMESTEP.search(comment)
+        self.frame_timestep = None
+        if match is None:
+            return
+        timestep = int(match.group(1))
+        if self.timestep is not None and timestep <= self.timestep:
+            kind = "repeats" if timestep == self.timestep else "goes back from"
+            raise self._fail(
+                f"timestep {timestep} {kind} {self.timestep}; timesteps must increase (two runs wrote into this "
+                "file?): rerun the MD into a new folder"
+            )
+        self.timestep = self.frame_timestep = timestep
 
     def _fail(self, what: str) -> ThioglassError:
         return ThioglassError(f"XYZ file '{self.path}' frame {self.index}: {what}")

@@ -107,6 +107,8 @@ class DumpReader:
         self.path = str(path)
         self.type_map = tuple(type_map)
         self.index = 0  # index of the frame about to be read
+        self.timestep: int | None = None  # timestep of the last frame read or skipped
+        self.frame_timestep: int | None = None  # the same (both readers have it)
 
     def skip(self) -> bool:
         """Step over the next frame without parsing its atoms; False at the end of the file."""
@@ -170,6 +172,7 @@ class DumpReader:
                 elif item.startswith("BOX BOUNDS"):
                     box = parse_box(item, [self._value_line() for _ in range(3)])
                 elif item.startswith("ATOMS"):
+                    self._check_order(timestep)
                     return self._header(timestep, n_atoms, box, tuple(item.split()[1:]))
                 else:  # UNITS, TIME and other one-line items LAMMPS may add
                     self._value_line()
@@ -177,6 +180,16 @@ class DumpReader:
                 raise
             except (ValueError, IndexError):
                 raise self._fail(f"cannot parse the '{item[:40]}' item; the file is corrupt") from None
+
+    def _check_order(self, timestep: int | None) -> None:
+        # Two writers appending to one dump (a rerun beside an orphaned LAMMPS) repeat or rewind timesteps.
+        if timestep is not None and self.timestep is not None and timestep <= self.timestep:
+            kind = "repeats" if timestep == self.timestep else "goes back from"
+            raise self._fail(
+                f"timestep {timestep} {kind} {self.timestep}; timesteps must increase (two runs wrote into this "
+                "file?): rerun the MD into a new folder"
+            )
+        self.timestep = self.frame_timestep = timestep
 
     def _header(
         self, timestep: int | None, n_atoms: int | None, box: DumpBox | None, columns: tuple[str, ...]

@@ -101,6 +101,23 @@ def count_frames(path: Path | str, fmt: str | None = None) -> int:
         return reader.index
 
 
+def frame_timesteps(path: Path | str, fmt: str | None = None) -> list[int | None]:
+    """The timestep of every frame of a trajectory, by scanning headers only (None where a frame has none).
+
+    Raises :class:`ThioglassError` at the first repeated or backward timestep, and on a truncated frame.
+    """
+    path = _existing(path)
+    fmt = _format(path, fmt)
+    if fmt not in TRAJECTORY_FORMATS:
+        return [None]
+    steps: list[int | None] = []
+    with _open_text(path) as fd:
+        reader = _trajectory_reader(fd, path, fmt, TYPE_MAP)
+        while reader.skip():
+            steps.append(reader.frame_timestep)
+    return steps
+
+
 def _selected(
     path: Path, fmt: str, types: tuple[str, ...] | None, selection: slice, asked: str
 ) -> Iterator[Atoms]:

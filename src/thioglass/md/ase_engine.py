@@ -53,6 +53,7 @@ from ase import Atoms, units
 from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json
 from thioglass.md.lammps import THERMO_COLUMNS, check_protocol_file
+from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame
 
@@ -360,6 +361,7 @@ class _StageRun:
         from ase.io import write
 
         self._check(lambda: check_frame(trajectory_frame(atoms, step, 1.0), self.settings.min_distance_angstrom))
+        check_stage_trajectory(self.folder / "traj.extxyz", self.n_steps, self.dump_every)
         temporary = self.folder / "final.extxyz.tmp"
         write(temporary, trajectory_frame(atoms, step, self.protocol.timestep_fs, momenta=True), format="extxyz")
         os.replace(temporary, self.folder / "final.extxyz")

@@ -21,6 +21,7 @@ from ase import Atoms
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json, write_text
+from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame, truncate_dump
 
@@ -283,6 +284,8 @@ class LammpsEngine:
             except ThioglassError:
                 StageResult.save_last_good(folder)
                 raise
+        check_stage_trajectory(folder / "traj.dump", stage.steps(protocol.timestep_fs),
+                               stage.dump_every_steps(protocol.timestep_fs))
         result = StageResult.from_folder(folder, stage)
         try:
             check_frame(result.final_atoms(), self.settings.min_distance_angstrom, result.thermo_table())
