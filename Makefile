@@ -17,7 +17,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test,bench]"
 	@touch $(STAMP)
 
 # The main job on the bundled default glass and model; rerunning resumes a killed run.
@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(VENV)/bin/thioglass run $(COMPOSITION) --preset $(PRESET) --out $(OUT) --workers $(WORKERS) --threads $(THREADS)
 
 test: $(STAMP) browser gpaw
+	$(VENV)/bin/ruff check src tests
 	$(PY) -m pytest -q
 
 # Debian's Chromium renders report.html in the report test; without root or network the test skips.

@@ -157,12 +157,12 @@ def test_bad_input_is_one_line_before_any_work(monkeypatch, tmp_path, args, mess
 
 
 def test_missing_default_model_is_one_line(monkeypatch, tmp_path, cli):
-    from thioglass.md import engine
+    from thioglass import potential
 
     def no_model():
         raise ThioglassError("no default model is bundled with this thioglass yet; pass --potential MODEL.pb")
 
-    monkeypatch.setattr(engine, "default_model", no_model)
+    monkeypatch.setattr(potential, "default_model", no_model)
     _fake_part(monkeypatch, "analysis")
     out = tmp_path / "bench.json"
     code, err = cli("bench", "--quick", "-o", str(out))
@@ -210,3 +210,14 @@ def test_workers_of_the_timed_run_are_checked():
     assert suite.SuiteSettings(workers=2).workers == 2
     with pytest.raises(ThioglassError, match="--workers must be at least 1"):
         suite.SuiteSettings(workers=0)
+
+
+def test_without_the_bench_extra_the_analysis_part_is_one_line(monkeypatch, tmp_path, cli):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "freud" else find_spec(name, *a))
+    out = tmp_path / "bench.json"
+    code, err = cli("bench", "--quick", "--skip", "md,run", "-o", str(out))
+    assert code == 2 and "\n" not in err and "thioglass[bench]" in err
+    assert not out.exists()

@@ -9,7 +9,7 @@ import pytest
 from ase.io import read
 
 from thioglass.build.crystals import load_crystal
-from thioglass.md.engine import bundled_model_path, default_model
+from thioglass.potential import bundled_model_path, default_model
 from thioglass.mlff.dataset import read_labelled
 from thioglass.mlff.evaluate import load_model, parity, parity_by, predict
 
@@ -82,7 +82,7 @@ def test_frames_without_the_tag_are_grouped_as_untagged():
 
 
 def test_reports_quote_the_card_for_the_default_model_only():
-    from thioglass.md.engine import force_field_summary
+    from thioglass.potential import force_field_summary
 
     summary = force_field_summary(None)
     assert summary["reference"] == CARD["reference"] and summary["test_frames"] == CARD["test_set"]["frames"]

@@ -10,14 +10,13 @@ from ase.calculators.emt import EMT
 from ase.eos import EquationOfState
 
 from thioglass.analysis.elastic import (
-    ElasticSettings,
-    ElasticStep,
     elastic_tensor_from_stresses,
     strain_tensor,
     strained_cells,
     vrh,
 )
 from thioglass.errors import ThioglassError
+from thioglass.properties.elastic_static import ElasticSettings, ElasticStep
 
 
 def _isotropic(b: float, g: float) -> np.ndarray:

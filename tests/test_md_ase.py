@@ -29,8 +29,10 @@ from thioglass.md.ase_engine import (
     truncate_extxyz,
     truncate_thermo,
 )
-from thioglass.md.engine import bundled_model_path, make_engine
-from thioglass.md.lammps import THERMO_COLUMNS, LammpsEngine, LammpsSettings
+from thioglass.md.engine import make_engine
+from thioglass.potential import bundled_model_path
+from thioglass.md.jobs import THERMO_COLUMNS
+from thioglass.md.lammps import LammpsEngine, LammpsSettings
 from thioglass.md.protocol import Protocol, Stage
 
 EMT_SPEC = "ase:ase.calculators.emt:EMT"
@@ -221,7 +223,7 @@ def test_engine_follows_the_potential(tmp_path, monkeypatch):
     assert isinstance(make_engine("sevennet-0"), AseEngine)  # the model loads only when a run starts
     if bundled_model_path().is_file():
         assert isinstance(make_engine(None), LammpsEngine)
-    monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
+    monkeypatch.setattr("thioglass.potential.bundled_model_path", lambda: tmp_path / "none.pb")
     with pytest.raises(ThioglassError, match="no default model"):
         make_engine(None)
     with pytest.raises(ThioglassError, match="does not exist"):

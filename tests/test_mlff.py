@@ -61,7 +61,10 @@ def trained(dataset):
 def test_split_is_reproducible_and_complete(dataset, tmp_path):
     root, store, folders, _ = dataset
     again = write_training_sets(store, tmp_path / "again", SplitSettings(validation_fraction=0.2, seed=0))
-    count = lambda dirs: sum(np.load(f"{d}/set.000/energy.npy").size for d in dirs)
+
+    def count(dirs):
+        return sum(np.load(f"{d}/set.000/energy.npy").size for d in dirs)
+
     assert count(folders["train"]) + count(folders["validation"]) == 24
     assert count(again["validation"]) == count(folders["validation"]) > 0
     assert summarise(store)["frames"] == 24

@@ -13,7 +13,7 @@ from ase.calculators.emt import EMT
 from ase.io import read, write
 from typer.testing import CliRunner
 
-from thioglass.analysis.elastic import ElasticSettings, ElasticStep
+from thioglass.properties.elastic_static import ElasticSettings, ElasticStep
 from thioglass.cli.main import app
 from thioglass.errors import ThioglassError
 from thioglass.md.engine import make_engine

@@ -129,6 +129,6 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message, cli):
 
 
 def test_without_a_bundled_model_the_potential_is_required(monkeypatch, tmp_path, cli):
-    monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
+    monkeypatch.setattr("thioglass.potential.bundled_model_path", lambda: tmp_path / "none.pb")
     code, err = cli("quench", "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
     assert code == 2 and "no default model" in err and "--potential" in err

@@ -20,8 +20,8 @@ from thioglass.cli.main import app
 from thioglass.elements import EV_TO_KJ_MOL
 from thioglass.errors import ThioglassError
 from thioglass.workflow import run_glass, run_settings
-from thioglass.workflow.paper import (ENVIRONMENT_REFERENCES, GLASSES, TABLE5_SI_JOINT, Reference, glass_key,
-                                      references_for)
+from thioglass.paper.values import (ENVIRONMENT_REFERENCES, GLASSES, TABLE5_SI_JOINT, Reference, glass_key,
+                                    references_for)
 
 MODEL = str(Path(__file__).parent / "data" / "tiny_li3ps4.pb")
 TINY_DP = f"ase:{__name__}:tiny_dp"
@@ -194,7 +194,7 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message, cli):
 
 
 def test_without_a_bundled_model_the_potential_is_required(monkeypatch, tmp_path, cli):
-    monkeypatch.setattr("thioglass.md.engine.bundled_model_path", lambda: tmp_path / "none.pb")
+    monkeypatch.setattr("thioglass.potential.bundled_model_path", lambda: tmp_path / "none.pb")
     code, err = cli("run", "75Li2S-25P2S5", "-o", str(tmp_path / "out"))
     assert code == 2 and "no default model" in err and "--potential" in err
 
@@ -304,7 +304,7 @@ def test_run_with_lammps_on_a_dask_cluster(tmp_path):
 
 
 def test_environment_tables_line_up_with_the_paper():
-    from thioglass.workflow.compare import environment_rows, joint_rows
+    from thioglass.paper.compare import environment_rows, joint_rows
 
     ours = [{"n": 0, "en": 0, "bridged": [], "direct": ["P"], "percent": 10.0, "percent_std": 1.0, "count": 3},
             {"n": 1, "en": 0, "bridged": ["Si", "P"], "direct": [], "percent": 90.0, "percent_std": 1.0, "count": 27}]
@@ -345,7 +345,7 @@ def test_static_elastic_stage_gives_a_stable_glass_with_moduli_and_renders(tmp_p
 def test_native_stderr_goes_to_the_log_and_comes_back(tmp_path, capfd):
     import os
 
-    from thioglass.properties.elastic import native_stderr_to
+    from thioglass.properties.elastic_static import native_stderr_to
 
     with native_stderr_to(tmp_path / "calc.log"):
         os.write(2, b"I0000 oneDNN noise\n")

@@ -1,7 +1,8 @@
 """Where parallel work runs: a Dask client for a local cluster, a scheduler address, or a batch queue.
 
 Every stage that fans out (labelling, ensembles, replicas, temperatures) takes a
-``dask.distributed.Client`` from :func:`get_client`; nothing in thioglass schedules work by hand.
+``dask.distributed.Client`` from :func:`dask_client` (or :func:`get_client`) and hands its jobs to
+:func:`thioglass.md.jobs.run_jobs`; nothing in thioglass schedules work by hand.
 """
 
 from __future__ import annotations
@@ -67,3 +68,19 @@ def _jobqueue_cluster(kind: str, settings: ClusterSettings) -> Any:
     except (TypeError, ValueError) as err:
         raise ThioglassError(f"bad {kind} options {sorted(options)}: {err}") from None
     return cluster
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None, threads_per_worker: int = 1) -> Iterator[Any]:
+    """A Dask client for ``--workers``/``--scheduler``, or None to run in this process.
+
+    With one worker and no scheduler no cluster is started: the work runs here with direct
+    progress reporting. Each worker gets ``threads_per_worker`` task slots (one by default,
+    since an MD job uses ``--threads`` cores itself).
+    """
+    if workers <= 1 and scheduler is None:
+        yield None
+        return
+    settings = ClusterSettings(scheduler=scheduler, workers=workers, threads_per_worker=threads_per_worker)
+    with get_client(settings) as client:
+        yield client

@@ -1,5 +1,8 @@
 """Elastic tensor by finite strains and its Voigt-Reuss-Hill averages (the paper's section 2.3).
 
+Pure kernels (strains, stress differences, VRH); the routes that produce the stresses live in
+:mod:`thioglass.properties.elastic_static` (relaxations) and :mod:`thioglass.properties.elastic` (MD).
+
 Conventions
 -----------
 * Voigt order is ASE's: 1=xx, 2=yy, 3=zz, 4=yz, 5=xz, 6=xy.
@@ -14,7 +17,7 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -27,44 +30,6 @@ VOIGT_PAIRS: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 
 
 #: Reciprocal of the largest condition number of C accepted as invertible.
 _RCOND_MIN = 1e-12
-
-
-@dataclass(frozen=True)
-class ElasticSettings:
-    """Parameters of the static finite-strain route.
-
-    Attributes
-    ----------
-    strain:
-        Magnitude of each Voigt strain (dimensionless; the paper uses 0.01).
-    relax_structure:
-        Relax positions and cell (to zero stress) before straining.
-    relax_deformed:
-        Relax atomic positions at each fixed strained cell (ion-clamped otherwise).
-    optimizer:
-        ``"FIRE"`` or ``"BFGS"`` (ASE optimisers).
-    fmax_eV_per_angstrom:
-        Force convergence of every relaxation.
-    max_steps:
-        Step cap of every relaxation.
-    """
-
-    strain: float = 0.01
-    relax_structure: bool = True
-    relax_deformed: bool = True
-    optimizer: str = "FIRE"
-    fmax_eV_per_angstrom: float = 0.01
-    max_steps: int = 500
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.strain < 0.1:
-            raise ThioglassError(
-                f"elastic strain {self.strain} is outside (0, 0.1); use a small strain such as 0.01"
-            )
-        if self.optimizer not in ("FIRE", "BFGS"):
-            raise ThioglassError(f"optimizer {self.optimizer!r} is unknown; use 'FIRE' or 'BFGS'")
-        if self.fmax_eV_per_angstrom <= 0 or self.max_steps < 1:
-            raise ThioglassError("fmax_eV_per_angstrom must be > 0 and max_steps >= 1")
 
 
 class StrainedCell(NamedTuple):
@@ -250,79 +215,11 @@ def vrh(C: ArrayLike) -> dict:
     }
 
 
-class ElasticStep:
-    """Static finite-strain elastic constants with any ASE calculator (matcalc style).
+def __getattr__(name: str):
+    # The static route (ASE relaxations) moved to thioglass.properties.elastic_static; this keeps
+    # ``from thioglass.analysis.elastic import ElasticStep`` working for code written before the move.
+    if name in ("ElasticSettings", "ElasticStep"):
+        from thioglass.properties import elastic_static
 
-    Parameters
-    ----------
-    settings:
-        :class:`ElasticSettings`; defaults follow the paper (1 % strain).
-    """
-
-    def __init__(self, settings: ElasticSettings | None = None) -> None:
-        self.settings = settings or ElasticSettings()
-
-    def _relax(self, atoms, with_cell: bool) -> int:
-        from ase.filters import FrechetCellFilter
-        from ase.optimize import BFGS, FIRE
-
-        optimizer = {"FIRE": FIRE, "BFGS": BFGS}[self.settings.optimizer]
-        target = FrechetCellFilter(atoms) if with_cell else atoms
-        opt = optimizer(target, logfile=None)
-        converged = opt.run(fmax=self.settings.fmax_eV_per_angstrom, steps=self.settings.max_steps)
-        if not converged:
-            raise ThioglassError(
-                f"relaxation did not reach fmax {self.settings.fmax_eV_per_angstrom} eV/A in "
-                f"{self.settings.max_steps} steps; raise max_steps or fmax, or check the structure"
-            )
-        return int(opt.nsteps)
-
-    @staticmethod
-    def _stress_GPa(atoms) -> np.ndarray:
-        from ase import units
-
-        return np.asarray(atoms.get_stress(voigt=True), dtype=float) / units.GPa
-
-    def calc(self, atoms, calculator) -> dict:
-        """Relax (optionally), apply the 12 strains, and return C, S and the VRH moduli.
-
-        Parameters
-        ----------
-        atoms:
-            Periodic ``ase.Atoms`` (not modified).
-        calculator:
-            Any ASE calculator that implements stress.
-
-        Returns
-        -------
-        dict
-            :func:`vrh` keys plus ``asymmetry_GPa``, ``eq_stress_GPa`` (Voigt stress of the
-            reference cell, GPa, tension positive), ``volume_angstrom3``, ``n_atoms``,
-            ``relax_steps`` and ``settings``.
-        """
-        if not all(atoms.pbc) or atoms.cell.rank != 3:
-            raise ThioglassError("elastic constants need a structure periodic in x, y and z")
-        s = self.settings
-        ref = atoms.copy()
-        ref.calc = calculator
-        steps = self._relax(ref, with_cell=True) if s.relax_structure else 0
-        eq_stress = self._stress_GPa(ref)
-        plus, minus = np.zeros((6, 6)), np.zeros((6, 6))
-        for item in strained_cells(ref.cell[:], s.strain):
-            deformed = ref.copy()
-            deformed.set_cell(item.cell, scale_atoms=True)
-            deformed.calc = calculator
-            if s.relax_deformed:
-                steps += self._relax(deformed, with_cell=False)
-            (plus if item.sign > 0 else minus)[item.voigt_index] = self._stress_GPa(deformed)
-        tensor = elastic_tensor_from_stresses(plus, minus, s.strain)
-        result = vrh(tensor.C_GPa)
-        result.update(
-            asymmetry_GPa=tensor.asymmetry_GPa,
-            eq_stress_GPa=eq_stress.tolist(),
-            volume_angstrom3=float(ref.get_volume()),
-            n_atoms=len(ref),
-            relax_steps=steps,
-            settings=asdict(s),
-        )
-        return result
+        return getattr(elastic_static, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -164,7 +164,7 @@ def run_md_benchmark(settings: MDBenchSettings, on_stage: Callable[[str], None] 
         if settings.reference:
             # Every size: the per-step overhead of LAMMPS weighs most in small cells, so the ratio depends on size.
             by_size = {}
-            for n, atoms in cells.items():
+            for atoms in cells.values():
                 on_stage(f"reference {settings.reference}, {len(atoms)} atoms")
                 by_size[str(len(atoms))] = _reference_rate(settings.reference, atoms, settings.reference_calls)
             smallest = by_size[str(len(cells[min(cells)]))]
@@ -178,7 +178,7 @@ def _resolve_model(settings: MDBenchSettings, root: Path, on_stage: Callable[[st
     if settings.model:
         return Path(settings.model), False
     try:
-        from thioglass.md.engine import default_model
+        from thioglass.potential import default_model
 
         return default_model(), False
     except ThioglassError:

@@ -117,6 +117,10 @@ def check_suite(settings: SuiteSettings) -> RunPlan | None:
     """
     if not settings.parts:
         raise ThioglassError(f"--skip leaves nothing to measure; leave out at least one of {', '.join(PARTS)}")
+    if "analysis" in settings.parts:
+        from thioglass.bench import require_bench_extra
+
+        require_bench_extra()
     if "md" in settings.parts and settings.potential is not None:
         from thioglass.md.engine import engine_kind
 
@@ -188,7 +192,7 @@ def run_record(plan: RunPlan, settings: SuiteSettings, folder: Path, reporter: A
 
 
 def _default_model_text() -> str:
-    from thioglass.md.engine import default_model
+    from thioglass.potential import default_model
 
     return f"default ({default_model()})"
 

@@ -94,10 +94,12 @@ def analysis(
 
     from rich.console import Console
 
+    from thioglass.bench import require_bench_extra
     from thioglass.bench.analysis import AnalysisBenchSettings, run_analysis_benchmark
     from thioglass.bench.common import write_json
     from thioglass.runinfo import RunSummary
 
+    require_bench_extra()
     overrides = {k: v for k, v in (("n_atoms", atoms), ("n_frames", frames)) if v is not None}
     settings = (AnalysisBenchSettings.quick if quick else AnalysisBenchSettings)(seed=seed, **overrides)
     summary = RunSummary(command="bench analysis", inputs=asdict(settings))

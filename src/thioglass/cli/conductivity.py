@@ -126,7 +126,7 @@ def _progress_bar(console):
 
 def _run(structure: Path, settings, out: Path, potential: str | None, threads: int, workers: int,
          scheduler: str | None, console) -> dict:
-    from thioglass.cli.options import dask_client
+    from thioglass.cluster import dask_client
     from thioglass.io import read_frame
     from thioglass.md.engine import make_engine
     from thioglass.properties.conductivity import ConductivityWorkflow

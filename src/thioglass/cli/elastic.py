@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 import typer
 
 from thioglass.cli.options import Potential, Scheduler, Seed, Threads, Workers
 
-ROUTES = ("static", "md", "both")
+ROUTES = ("static", "md")  # and "both"; as thioglass.properties.elastic.ROUTES, kept here for a fast --help
 
 
 def elastic(
@@ -40,10 +41,12 @@ def elastic(
 
     from thioglass.errors import ThioglassError
     from thioglass.io import read_frame
+    from thioglass.properties.elastic import ElasticMDSettings, elastic_by_route
+    from thioglass.properties.elastic_static import ElasticSettings
     from thioglass.runinfo import RunSummary
 
-    if route not in ROUTES:
-        raise ThioglassError(f"route '{route}' is unknown; use one of {', '.join(ROUTES)}")
+    if route not in (*ROUTES, "both"):
+        raise ThioglassError(f"route '{route}' is unknown; use one of {', '.join((*ROUTES, 'both'))}")
     console = Console(stderr=True)
     atoms = read_frame(structure)
     inputs = {"structure": str(structure), "potential": potential, "route": route, "strain": strain,
@@ -51,15 +54,19 @@ def elastic(
               "reference_ps": reference_ps, "blocks": blocks, "timestep_fs": timestep_fs, "relax": relax, "fmax": fmax, "seed": seed}
     summary = RunSummary("elastic", inputs)
     routes: dict[str, dict] = {}
-    if route in ("static", "both"):
-        with summary.stage("static"):
-            routes["static"] = _static(atoms, potential, strain, relax, fmax, threads, console)
-    if route in ("md", "both"):
-        workdir = out or json_out.with_name(f"{json_out.stem}_md")
-        with summary.stage("md"):
-            routes["md"] = _md(atoms, potential, workdir, threads, workers, scheduler, console, dict(
-                temperature_k=temperature, strain=strain, reference_ps=reference_ps, equilibrate_ps=equilibrate_ps,
-                production_ps=md_ps, n_blocks=blocks, timestep_fs=timestep_fs, seed=seed))
+    workdir = out or json_out.with_name(f"{json_out.stem}_md")
+    names = ROUTES if route == "both" else (route,)
+    # Settings of a route that does not run are not built (nor checked).
+    static = (ElasticSettings(strain=strain, relax_structure=relax, relax_deformed=relax, fmax_eV_per_angstrom=fmax)
+              if "static" in names else None)
+    md = (ElasticMDSettings(temperature_k=temperature, strain=strain, reference_ps=reference_ps,
+                            equilibrate_ps=equilibrate_ps, production_ps=md_ps, n_blocks=blocks,
+                            timestep_fs=timestep_fs, seed=seed) if "md" in names else None)
+    for name in names:
+        with summary.stage(name), _display(name, console, workers, scheduler) as (client, progress):
+            routes[name] = elastic_by_route(name, atoms, potential, static=static, md=md, workdir=workdir,
+                                            threads=threads, client=client, progress=progress)
+    if "md" in routes:
         summary.add_output("md_runs", workdir)
     primary = "md" if "md" in routes else "static"
     result = {**routes[primary], "route": primary, "routes": routes,
@@ -70,35 +77,28 @@ def elastic(
     _print(routes, json_out)
 
 
-def _static(atoms, potential: str | None, strain: float, relax: bool, fmax: float, threads: int, console) -> dict:
-    from thioglass.analysis.elastic import ElasticSettings
-    from thioglass.properties.elastic import static_elastic
-
-    settings = ElasticSettings(strain=strain, relax_structure=relax, relax_deformed=relax, fmax_eV_per_angstrom=fmax)
-    with console.status("static route: relaxing and straining"):
-        return static_elastic(atoms, potential, settings, threads)
-
-
-def _md(atoms, potential: str | None, workdir: Path, threads: int, workers: int, scheduler: str | None,
-        console, settings: dict) -> dict:
+@contextmanager
+def _display(route: str, console, workers: int, scheduler: str | None) -> Iterator[tuple[Any, Any]]:
+    """(Dask client, progress callback) of a route, inside its display: a spinner for the static
+    route, a bar per MD run for the MD route."""
+    if route == "static":
+        with console.status("static route: relaxing and straining"):
+            yield None, None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from thioglass.cli.options import dask_client
-    from thioglass.md.engine import make_engine
-    from thioglass.properties.elastic import ElasticMDSettings, ElasticMDStep
+    from thioglass.cluster import dask_client
 
-    step = ElasticMDStep(ElasticMDSettings(**settings))
-    engine = make_engine(potential, threads)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar, dask_client(workers, scheduler) as client:
         tasks: dict[str, int] = {}
 
-        def progress(name: str, done: int, total: int) -> None:
+        def progress(name: str, done: int, total: int | None) -> None:
             if name not in tasks:
                 tasks[name] = bar.add_task(f"MD {name} (steps)", total=total)
             bar.update(tasks[name], completed=done)
 
-        return step.calc(atoms, engine, workdir, client=client, progress=progress)
+        yield client, progress
 
 
 def _print(routes: dict[str, dict], json_out: Path) -> None:

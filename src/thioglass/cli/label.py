@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from thioglass.cli.options import Scheduler, Workers, dask_client
+from thioglass.cli.options import Scheduler, Workers
+from thioglass.cluster import dask_client
 
 
 def label(

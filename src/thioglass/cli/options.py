@@ -9,9 +9,8 @@ Only typer and the standard library are imported here (``thioglass --help`` stay
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -38,21 +37,3 @@ Preset = Annotated[str, typer.Option("--preset", help="Protocol preset: smoke (s
 Seed = Annotated[
     Optional[int], typer.Option("--seed", help="Random seed (structures, velocities); replica r uses seed + r.")
 ]
-
-
-@contextmanager
-def dask_client(workers: int, scheduler: str | None, threads_per_worker: int = 1) -> Iterator[Any]:
-    """A Dask client for ``--workers``/``--scheduler``, or None to run in this process.
-
-    With one worker and no scheduler no cluster is started: the work runs here with direct
-    progress reporting. Each worker gets ``threads_per_worker`` task slots (one by default,
-    since an MD job uses ``--threads`` cores itself).
-    """
-    if workers <= 1 and scheduler is None:
-        yield None
-        return
-    from thioglass.cluster import ClusterSettings, get_client
-
-    settings = ClusterSettings(scheduler=scheduler, workers=workers, threads_per_worker=threads_per_worker)
-    with get_client(settings) as client:
-        yield client

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from thioglass.cli.options import OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers, dask_client
+from thioglass.cli.options import OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers
+from thioglass.cluster import dask_client
 
 
 def _setting(flag: str, text: str) -> typer.Option:

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from thioglass.cli.options import Scheduler, Workers, dask_client
+from thioglass.cli.options import Scheduler, Workers
+from thioglass.cluster import dask_client
 
 app = typer.Typer(help="Reference models for labels: list them, compare them on the bundled crystals.",
                   no_args_is_help=True)

@@ -40,7 +40,7 @@ def rotation(
     columns = (TextColumn("reading frames"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn())
     with summary.stage("analysis"), Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("frames", total=None)
-        result = analyse_rotation(trajectory, settings, frames, progress=lambda n: bar.update(task, completed=n))
+        result = analyse_rotation(trajectory, settings, frames=frames, progress=lambda n: bar.update(task, completed=n))
     write_json(json_out, result, indent=1)
     summary.add_output("json", json_out)
     if plots is not None:

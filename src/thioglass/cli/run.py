@@ -123,7 +123,7 @@ def print_results(console, results: dict, folder: Path) -> None:
     """The summary table: our values beside the paper's and the experiments'."""
     from rich.table import Table
 
-    from thioglass.workflow.compare import QUANTITIES, our_value
+    from thioglass.paper.compare import QUANTITIES, our_value
 
     refs: dict[str, dict[str, str]] = {}
     for row in results["comparison"]:

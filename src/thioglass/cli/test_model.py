@@ -23,7 +23,7 @@ def test_model(
 
     from thioglass.io.atomic import write_json
 
-    from thioglass.md.engine import default_model
+    from thioglass.potential import default_model
     from thioglass.mlff.dataset import import_labels, read_labelled, store_frames
     from thioglass.errors import ThioglassError
     from thioglass.mlff.evaluate import ParityData, load_model, parity, parity_by

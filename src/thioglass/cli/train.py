@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from thioglass.cli.options import Scheduler, Threads, Workers, dask_client
+from thioglass.cli.options import Scheduler, Threads, Workers
+from thioglass.cluster import dask_client
 
 
 def train(
@@ -30,6 +31,7 @@ def train(
 
     from thioglass.elements import TYPE_MAP
     from thioglass.io.atomic import write_json
+    from thioglass.md.jobs import CallJob, run_jobs
     from thioglass.mlff.config import Schedule, TrainSettings
     from thioglass.mlff.config import architecture as named
     from thioglass.mlff.dataset import SplitSettings, write_training_sets
@@ -48,15 +50,13 @@ def train(
                              schedule=Schedule(steps=steps, disp_freq=max(1, min(1000, steps // 20)),
                                                save_freq=max(1, min(10_000, steps // 10))))
     console.print(f"training {models} model(s), {architecture} architecture, sel {list(chosen)}, {steps} steps")
-    jobs = [(out / f"model_{i}", settings.with_(seed=seed + 1000 * i)) for i in range(models)]
+    jobs = [CallJob(f"model_{i}", train_model, (out / f"model_{i}", settings.with_(seed=seed + 1000 * i),
+                                                 data["train"], data["validation"]),
+                    {"compress": compress, "threads": threads}) for i in range(models)]
     with summary.stage("train"), dask_client(workers, scheduler) as client:
-        if client is None:
-            results = [train_model(d, s, data["train"], data["validation"], compress=compress, threads=threads)
-                       for d, s in jobs]
-        else:
-            futures = [client.submit(train_model, d, s, data["train"], data["validation"], compress=compress,
-                                     threads=threads, pure=False) for d, s in jobs]
-            results = client.gather(futures)
+        outcome = run_jobs(jobs, client)
+    outcome.raise_first()
+    results = list(outcome.results.values())
     for result in results:
         console.print(f"{result.workdir}: step {result.steps}, validation force RMSE "
                       f"{result.final_rmse.get('rmse_f_val', float('nan')):.3f} eV/Å")

@@ -34,7 +34,7 @@ def validate(
     from rich.table import Table
 
     from thioglass.cli.run import RichReporter, collect_overrides
-    from thioglass.workflow.paper import GLASSES
+    from thioglass.paper.values import GLASSES
     from thioglass.workflow.settings import run_settings
     from thioglass.workflow.validate import run_validation
 

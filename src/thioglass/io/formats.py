@@ -16,7 +16,10 @@ TRAJECTORY_FORMATS: tuple[str, ...] = ("extxyz", "lammps-dump")
 #: Formats that hold one structure.
 SINGLE_FRAME_FORMATS: tuple[str, ...] = ("vasp", "cif", "lammps-data")
 
-_SUFFIXES: dict[str, str] = {
+#: File-name suffix -> format: the one table that readers (:func:`detect_format`), the writer
+#: (:func:`thioglass.io.write.structure_format`) and the labelled-data reader of
+#: :mod:`thioglass.mlff.dataset` decide by.
+SUFFIXES: dict[str, str] = {
     ".extxyz": "extxyz",
     ".xyz": "extxyz",
     ".vasp": "vasp",
@@ -27,6 +30,11 @@ _SUFFIXES: dict[str, str] = {
     ".dump": "lammps-dump",
     ".lammpstrj": "lammps-dump",
 }
+
+#: Formats :func:`thioglass.io.write.write_structure` writes.
+WRITABLE_FORMATS: tuple[str, ...] = ("extxyz", "lammps-data", "vasp", "cif")
+#: File-name starts that name a format whatever follows (``POSCAR_relaxed``, ``dump.melt``).
+_PREFIXES: dict[str, str] = {"poscar": "vasp", "contcar": "vasp", "dump.": "lammps-dump"}
 
 _SUPPORTED = (
     ".extxyz/.xyz, POSCAR/CONTCAR/.vasp, .cif, .data/.lmp (LAMMPS data), "
@@ -52,20 +60,21 @@ def detect_format(path: Path | str) -> str:
     str
         One of :data:`TRAJECTORY_FORMATS` or :data:`SINGLE_FRAME_FORMATS`.
     """
-    name = Path(path).name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    lower = name.lower()
-    if lower.startswith(("poscar", "contcar")):
-        return "vasp"
-    if lower.startswith("dump."):
-        return "lammps-dump"
-    fmt = _SUFFIXES.get(Path(lower).suffix)
+    fmt = format_of_name(Path(path).name)
     if fmt is None:
         raise ThioglassError(
             f"cannot tell the format of '{path}' from its name; rename it to one of {_SUPPORTED}"
         )
     return fmt
+
+
+def format_of_name(name: str) -> str | None:
+    """The format a file name asks for (a trailing ``.gz`` ignored), or None."""
+    lower = name.lower().removesuffix(".gz")
+    for start, fmt in _PREFIXES.items():
+        if lower.startswith(start):
+            return fmt
+    return SUFFIXES.get(Path(lower).suffix)
 
 
 def parse_frames(frames: slice | int | str = ":") -> slice:

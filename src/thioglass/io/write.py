@@ -25,27 +25,18 @@ import numpy as np
 
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
+from thioglass.io.formats import SUFFIXES, WRITABLE_FORMATS, format_of_name, is_gzipped
 
-_BY_SUFFIX = {
-    ".extxyz": "extxyz",
-    ".xyz": "extxyz",
-    ".data": "lammps-data",
-    ".lmp": "lammps-data",
-    ".vasp": "vasp",
-    ".poscar": "vasp",
-    ".cif": "cif",
-}
 _VASP_NAMES = ("POSCAR", "CONTCAR")
-KNOWN_EXTENSIONS = (*_BY_SUFFIX, *_VASP_NAMES)
+KNOWN_EXTENSIONS = (*(suffix for suffix, fmt in SUFFIXES.items() if fmt in WRITABLE_FORMATS), *_VASP_NAMES)
 
 
 def structure_format(path: Path | str) -> str:
-    """ASE format name for ``path``; raises ThioglassError for names it does not know."""
+    """ASE format name for ``path`` (the table of :mod:`thioglass.io.formats`); raises ThioglassError
+    for names it cannot write."""
     path = Path(path)
-    if path.name.upper().startswith(_VASP_NAMES):
-        return "vasp"
-    fmt = _BY_SUFFIX.get(path.suffix.lower())
-    if fmt is None:
+    fmt = None if is_gzipped(path) else format_of_name(path.name)
+    if fmt not in WRITABLE_FORMATS:
         raise ThioglassError(
             f"cannot tell the format of '{path.name}'; use one of {', '.join(KNOWN_EXTENSIONS)}"
         )

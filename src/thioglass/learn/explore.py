@@ -43,7 +43,7 @@ def initial_frames(plan: InitialData) -> list[Atoms]:
     frames = []
     for k, system in enumerate(systems):
         base = start_structure(system, seed=plan.seed + k)
-        for copy in range(plan.copies):
+        for _ in range(plan.copies):
             deformation = np.eye(3) + rng.uniform(-plan.max_strain, plan.max_strain, (3, 3))
             atoms = base.copy()
             atoms.set_cell(np.asarray(base.cell) @ deformation, scale_atoms=True)

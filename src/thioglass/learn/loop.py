@@ -21,6 +21,7 @@ from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json, write_text
 from thioglass.learn.config import LearnConfig
+from thioglass.md.jobs import CallJob, run_jobs
 from thioglass.learn.explore import (ExploreTask, exploration_tasks, initial_frames, select_candidates,
                                      start_structure, strained)
 from thioglass.mlff.config import Schedule, TrainSettings, architecture
@@ -49,10 +50,10 @@ class IterationRecord:
 
 
 def _map(client: Any, function: Callable, items: list, *args: Any) -> list:
-    if client is None:
-        return [function(item, *args) for item in items]
-    futures = [client.submit(function, item, *args, pure=False) for item in items]
-    return client.gather(futures)
+    """``function(item, *args)`` for every item through the job layer; a failed item stops the loop."""
+    outcome = run_jobs([CallJob(str(k), function, (item, *args)) for k, item in enumerate(items)], client)
+    outcome.raise_first()  # an iteration needs every model and every exploration it asked for
+    return list(outcome.results.values())
 
 
 def _train_member(index: int, folder: str, settings: TrainSettings, data: dict, threads: int,

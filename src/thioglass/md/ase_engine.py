@@ -24,7 +24,7 @@ Output per stage folder ``NN_name/`` (the LAMMPS layout with extxyz files):
   ``atoms.positions`` and the cell of each frame and unwrap them with
   :mod:`thioglass.analysis.unwrap` (exact under NPT box changes); the ``unwrapped`` column is
   there for tools that want LAMMPS-style coordinates.
-* ``thermo.dat``: :data:`~thioglass.md.lammps.THERMO_COLUMNS` in LAMMPS metal units (eV, K, bar,
+* ``thermo.dat``: :data:`~thioglass.md.jobs.THERMO_COLUMNS` in LAMMPS metal units (eV, K, bar,
   Å, Å^3, g/cm^3); pressures include the kinetic term and ``pxy`` = -stress_xy.
 * ``final.extxyz`` (positions, ``unwrapped`` and momenta: the next stage continues from them),
   ``done.json``; ``checkpoint.npz`` while the stage runs.
@@ -41,9 +41,8 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -51,8 +50,7 @@ import numpy as np
 from ase import Atoms, units
 
 from thioglass.errors import ThioglassError
-from thioglass.io.atomic import write_json
-from thioglass.md.lammps import THERMO_COLUMNS, check_protocol_file
+from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, mark_stage_done, stage_done, stage_folders
 from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame
@@ -74,7 +72,7 @@ class AseSettings:
     Parameters
     ----------
     calculator
-        Reference spec for :func:`thioglass.reference.calculators.get_calculator`
+        Potential name for :func:`thioglass.potential.make_calculator`
         (``"sevennet-0"``, ``"ase:ase.calculators.emt:EMT"``, ...).
     threads
         torch threads for calculators built on torch.
@@ -277,11 +275,9 @@ class AseEngine:
     def calculator(self):
         """The calculator, made once per engine (threads set for torch-based ones)."""
         if self._calculator is None:
-            from thioglass.reference.calculators import get_calculator
+            from thioglass.potential import make_calculator
 
-            self._calculator = get_calculator(self.settings.calculator)
-            if "torch" in sys.modules:
-                sys.modules["torch"].set_num_threads(self.settings.threads)
+            self._calculator = make_calculator(self.settings.calculator, threads=self.settings.threads)
         return self._calculator
 
     def run(self, atoms: Atoms, protocol: Protocol, workdir: str | Path, progress: Progress | None = None) -> MDResult:
@@ -300,11 +296,10 @@ class AseEngine:
         if not start.exists():
             write(start, trajectory_frame(atoms, 0, protocol.timestep_fs), format="extxyz")
         results = []
-        for k, stage in enumerate(protocol.stages):
-            folder = workdir / f"{k:02d}_{stage.name}"
+        for k, (stage, folder) in enumerate(stage_folders(workdir, protocol)):
             total = stage.steps(protocol.timestep_fs)
             report = (lambda step, name=stage.name, n=total: progress(name, step, n)) if progress else None
-            if not (folder / "done.json").exists():
+            if not stage_done(folder):
                 folder.mkdir(parents=True, exist_ok=True)
                 _StageRun(self, stage, protocol, folder, first=k == 0).run(_read_start(start), report)
             results.append(StageResult.from_folder(folder, stage))
@@ -365,9 +360,7 @@ class _StageRun:
         temporary = self.folder / "final.extxyz.tmp"
         write(temporary, trajectory_frame(atoms, step, self.protocol.timestep_fs, momenta=True), format="extxyz")
         os.replace(temporary, self.folder / "final.extxyz")
-        record = {"stage": asdict(self.stage), "steps": self.n_steps, "engine": "ase",
-                  "calculator": self.settings.calculator}
-        write_json(self.folder / "done.json", record)
+        mark_stage_done(self.folder, self.stage, self.n_steps, engine="ase", calculator=self.settings.calculator)
         (self.folder / "checkpoint.npz").unlink(missing_ok=True)
 
     def _resume(self, atoms: Atoms) -> tuple[int, dict[str, np.ndarray]]:

@@ -9,10 +9,9 @@ a one-line :class:`ThioglassError` and leaves its last good frame as ``last_good
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,13 +19,11 @@ from ase import Atoms
 
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
-from thioglass.io.atomic import write_json, write_text
+from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, last_step, mark_stage_done, stage_done, stage_folders
 from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame, truncate_dump
-
-THERMO_COLUMNS = ("step", "temp", "pe", "ke", "etotal", "press", "vol", "density",
-                  "lx", "ly", "lz", "pxx", "pyy", "pzz", "pxy", "pxz", "pyz")
+from thioglass.potential import deepmd_thread_environment
 
 
 @dataclass(frozen=True)
@@ -92,8 +89,7 @@ def _environment(threads: int) -> dict[str, str]:
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(_library_path() + [p for p in [env.get("LD_LIBRARY_PATH")] if p])
     env["LAMMPS_PLUGIN_PATH"] = _plugin_path()
-    env.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
-               DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(deepmd_thread_environment(threads), TF_CPP_MIN_LOG_LEVEL="3")
     return env
 
 
@@ -189,24 +185,6 @@ def _prune_restarts(folder: Path, keep: int = 2) -> None:
         path.unlink(missing_ok=True)
 
 
-def last_step(path: Path) -> int:
-    """First column of the last complete line of a thermo file (0 if none yet)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 4096))
-            data = handle.read()
-        lines = data.splitlines()
-        if not data.endswith(b"\n"):
-            lines = lines[:-1]  # still being written
-        for line in reversed(lines):
-            parts = line.split()
-            if parts and not parts[0].startswith(b"#"):
-                return int(float(parts[0]))
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def _restart_unreadable(folder: Path) -> bool:
     """True when LAMMPS' last error was about reading the restart file (not a blow-up)."""
     text = (folder / "screen.txt").read_text(errors="replace") if (folder / "screen.txt").exists() else ""
@@ -248,8 +226,7 @@ class LammpsEngine:
         if not start.exists():
             write_structure(atoms, start)
         results = []
-        for k, stage in enumerate(protocol.stages):
-            folder = workdir / f"{k:02d}_{stage.name}"
+        for k, (stage, folder) in enumerate(stage_folders(workdir, protocol)):
             total = stage.steps(protocol.timestep_fs)
             report = (lambda step, name=stage.name, n=total: progress(name, step, n)) if progress else None
             results.append(self._run_stage(stage, protocol, folder, start, k == 0, report))
@@ -258,7 +235,7 @@ class LammpsEngine:
 
     def _run_stage(self, stage: Stage, protocol: Protocol, folder: Path, start: Path, first: bool,
                    report: Callable[[int], None] | None) -> StageResult:
-        if (folder / "done.json").exists():
+        if stage_done(folder):
             return StageResult.from_folder(folder, stage)
         from thioglass.locking import folder_lock
 
@@ -269,7 +246,7 @@ class LammpsEngine:
 
     def _run_stage_locked(self, stage: Stage, protocol: Protocol, folder: Path, start: Path, first: bool,
                           report: Callable[[int], None] | None) -> StageResult:
-        if (folder / "done.json").exists():
+        if stage_done(folder):
             return StageResult.from_folder(folder, stage)
         try:
             self._launch(stage, protocol, folder, start, first, report)
@@ -292,7 +269,7 @@ class LammpsEngine:
         except ThioglassError:
             StageResult.save_last_good(folder)
             raise
-        write_json(folder / "done.json", {"stage": asdict(stage), "steps": stage.steps(protocol.timestep_fs)})
+        mark_stage_done(folder, stage, stage.steps(protocol.timestep_fs))
         for path in folder.glob("restart.*.bin"):
             path.unlink()
         return result
@@ -310,11 +287,3 @@ class LammpsEngine:
         (folder / "in.lmp").write_text(stage_input(stage, protocol, self.settings, source, first, restart_step))
         _run_lmp(folder, self.settings, report)
 
-
-def check_protocol_file(workdir: Path, protocol: Protocol) -> None:
-    record = workdir / "protocol.json"
-    current = json.dumps(asdict(protocol), sort_keys=True)
-    if record.exists() and record.read_text() != current:
-        raise ThioglassError(f"{workdir} holds a run with a different protocol; use a new --out folder or delete it")
-    if not record.exists():
-        write_text(record, current)

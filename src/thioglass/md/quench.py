@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import KW_ONLY, asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +29,8 @@ import numpy as np
 
 from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json
+from thioglass.md.jobs import (StepProgress, check_job_file, position_at, run_jobs, run_position,
+                               stage_progress)
 from thioglass.md.protocol import Protocol, QuenchSettings, melt_quench
 
 ReplicaProgress = Callable[[int, str, int, int], None]
@@ -48,6 +50,7 @@ class QuenchJob:
     potential: str | None
     out_dir: str
     replica: int
+    _: KW_ONLY
     threads: int = 2
     checkpoint_every_steps: int = 1000
     density_skip_fraction: float = DENSITY_SKIP_FRACTION
@@ -64,8 +67,15 @@ class QuenchJob:
     def protocol(self) -> Protocol:
         return melt_quench(replace(self.settings, seed=self.seed))
 
-    def run(self, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-        """Build (or reload) the glass, run the protocol, return and store the replica's results."""
+    @property
+    def name(self) -> str:
+        return f"replica_{self.replica}"
+
+    def run(self, progress: StepProgress | None = None) -> dict[str, Any]:
+        """Build (or reload) the glass, run the protocol, return and store the replica's results.
+
+        ``progress(steps_done, total_steps)`` over the whole protocol, about once a second.
+        """
         done = self.folder / "replica.json"
         if done.exists():
             return json.loads(done.read_text())
@@ -74,8 +84,10 @@ class QuenchJob:
 
         start = time.perf_counter()
         glass = self.start_structure()
-        engine = make_engine(self.potential, self.threads, self.checkpoint_every_steps)
-        result = engine.run(glass, self.protocol, self.folder, progress=progress)
+        engine = make_engine(self.potential, self.threads, checkpoint_every_steps=self.checkpoint_every_steps)
+        protocol = self.protocol
+        report = stage_progress(protocol, progress) if progress is not None else None
+        result = engine.run(glass, protocol, self.folder, progress=report)
         final = write_structure(result.final_atoms(), self.folder / "final.extxyz")
         record = {"replica": self.replica, "seed": self.seed, "n_atoms": len(glass),
                   "formula": glass.get_chemical_formula(), "folder": str(self.folder), "final_structure": str(final),
@@ -96,17 +108,10 @@ class QuenchJob:
         write_structure(glass, path)
         return glass
 
-    def position(self) -> tuple[str, int, int]:
-        """(stage, step, stage steps) reached so far, read from the replica's files."""
-        from thioglass.md.lammps import last_step
-
-        stages = self.protocol.stages
-        for k, stage in enumerate(stages):
-            folder = self.folder / f"{k:02d}_{stage.name}"
-            total = stage.steps(self.settings.timestep_fs)
-            if not (folder / "done.json").exists():
-                return stage.name, last_step(folder / "thermo.dat") if folder.exists() else 0, total
-        return stages[-1].name, stages[-1].steps(self.settings.timestep_fs), stages[-1].steps(self.settings.timestep_fs)
+    def read_progress(self) -> tuple[int, int]:
+        """(steps done, total steps) of the protocol, read from the replica's files."""
+        position = run_position(self.folder, self.protocol)
+        return position.steps_done, position.total_steps
 
 
 def anneal_averages(thermo: dict[str, np.ndarray], skip_fraction: float) -> dict[str, float]:
@@ -184,13 +189,20 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
 
     label, potential = check_inputs(composition, potential, settings)
     out_dir = Path(out_dir).resolve()
-    _check_job_file(out_dir, label, settings, potential)
-    jobs = [QuenchJob(label, settings, potential, str(out_dir), r, threads, checkpoint_every_steps)
+    # The replica count may grow on a rerun; anything else must match what is on disk.
+    job_record = {"composition": label, "potential": potential,
+                  "settings": {k: v for k, v in asdict(settings).items() if k != "replicas"}}
+    check_job_file(out_dir, job_record, "quench")
+    jobs = [QuenchJob(label, settings, potential, str(out_dir), r, threads=threads,
+                      checkpoint_every_steps=checkpoint_every_steps)
             for r in range(settings.replicas)]
     summary = RunSummary(command="quench", inputs={"composition": label, "potential": potential,
                                                    "settings": asdict(settings), "threads": threads})
     with summary.stage("replicas"):
-        records, failed = (_run_here(jobs, progress) if client is None else _run_on(client, jobs, progress))
+        outcome = run_jobs(jobs, client, progress=_replica_progress(jobs, progress) if progress else None)
+    outcome.raise_unexpected()
+    records = list(outcome.results.values())
+    failed = {int(name.removeprefix("replica_")): message for name, message in outcome.messages().items()}
     result = QuenchResult(label, potential, settings, tuple(records), failed)
     write_json(out_dir / "quench.json", result.to_json())
     for record in records:
@@ -220,43 +232,13 @@ def check_inputs(composition: str, potential: str | None, settings: QuenchSettin
     return label, potential
 
 
-def _check_job_file(out_dir: Path, label: str, settings: QuenchSettings, potential: str | None) -> None:
-    # The replica count may grow on a rerun; anything else must match what is on disk.
-    record = {"composition": label, "potential": potential,
-              "settings": {k: v for k, v in asdict(settings).items() if k != "replicas"}}
-    path = out_dir / "job.json"
-    if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(record)):
-        raise ThioglassError(f"{out_dir} holds a quench with another composition, potential or settings; "
-                             "use a new --out folder or delete it")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, record)
+def _replica_progress(jobs: list[QuenchJob], progress: ReplicaProgress):
+    # The job layer counts steps over the protocol; the quench reports (replica, stage, step, stage steps).
+    protocols = {job.name: (job.replica, job.protocol) for job in jobs}
 
+    def report(name: str, done: int, _total: int | None) -> None:
+        replica, protocol = protocols[name]
+        position = position_at(protocol, done)
+        progress(replica, position.stage, position.stage_step, position.stage_steps)
 
-def _run_here(jobs: list[QuenchJob], progress: ReplicaProgress | None) -> tuple[list[dict], dict[int, str]]:
-    records, failed = [], {}
-    for job in jobs:
-        report = (lambda stage, step, total, r=job.replica: progress(r, stage, step, total)) if progress else None
-        try:
-            records.append(job.run(report))
-        except ThioglassError as err:
-            failed[job.replica] = str(err)
-    return records, failed
-
-
-def _run_on(client: Any, jobs: list[QuenchJob], progress: ReplicaProgress | None) -> tuple[list[dict], dict[int, str]]:
-    # Workers report nothing back while they run: progress is read from the replicas' files.
-    futures = {job.replica: client.submit(job.run, pure=False) for job in jobs}
-    while not all(future.done() for future in futures.values()):
-        if progress is not None:
-            for job in jobs:
-                progress(job.replica, *job.position())
-        time.sleep(1.0)
-    records, failed = [], {}
-    for job in jobs:
-        try:
-            records.append(futures[job.replica].result())
-        except ThioglassError as err:
-            failed[job.replica] = str(err)
-        if progress is not None:
-            progress(job.replica, *job.position())
-    return records, failed
+    return report

@@ -9,13 +9,12 @@ import numpy as np
 from ase import Atoms
 
 from thioglass.errors import ThioglassError
+from thioglass.md.jobs import THERMO_COLUMNS
 from thioglass.md.protocol import Stage
 
 
 def read_thermo(path: str | Path) -> dict[str, np.ndarray]:
     """Thermo table written by the engines (``step temp pe ...``); repeated steps keep the last row."""
-    from thioglass.md.lammps import THERMO_COLUMNS
-
     path = Path(path)
     if not path.exists():
         return {c: np.empty(0) for c in THERMO_COLUMNS}

@@ -17,6 +17,7 @@ from ase import Atoms
 
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
+from thioglass.io.formats import format_of_name
 from thioglass.reference.label import Label, LabelStore, frame_key
 
 
@@ -164,7 +165,7 @@ def _guess_format(path: Path) -> str:
         return "vasp/outcar"
     if name.endswith(".xml"):
         return "vasp/xml"
-    if name.endswith((".xyz", ".extxyz")):
+    if format_of_name(name) == "extxyz":  # the suffix table of thioglass.io.formats
         return "extxyz"
     raise ThioglassError(f"cannot tell the format of {path}; pass fmt='vasp/outcar', 'vasp/xml' or 'extxyz'")
 

@@ -63,7 +63,7 @@ def read_lcurve(path: str | Path) -> dict[int, dict[str, float]]:
     if not path.exists():
         return {}
     lines = path.read_text().splitlines()
-    header = next((l[1:].split() for l in lines if l.startswith("# step")), None)
+    header = next((line[1:].split() for line in lines if line.startswith("# step")), None)
     rows: dict[int, dict[str, float]] = {}
     for line in lines:
         if line.startswith("#") or not line.strip():

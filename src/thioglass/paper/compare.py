@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from thioglass.workflow.paper import (ENVIRONMENT_REFERENCES, ENVIRONMENT_SOURCE, TABLE5_SI_JOINT, TABLE5_SOURCE,
-                                      Reference, environment_key, references_for)
+from thioglass.paper.values import (ENVIRONMENT_REFERENCES, ENVIRONMENT_SOURCE, TABLE5_SI_JOINT, TABLE5_SOURCE,
+                                    Reference, environment_key, references_for)
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -91,7 +91,7 @@ def _order(key: str) -> tuple:
 def environment_rows(paper_glass: str | None, former: str, environments: list[Mapping]) -> list[dict[str, Any]]:
     """Our local environments of ``former`` with the paper's population (Tables S1/S2) where it has one.
 
-    ``paper_glass`` is the paper's label of the glass (:func:`~thioglass.workflow.paper.glass_key`).
+    ``paper_glass`` is the paper's label of the glass (:func:`~thioglass.paper.values.glass_key`).
     Environments the paper lists and we never found are added with 0 %.
     """
     paper = dict(ENVIRONMENT_REFERENCES.get(paper_glass or "", {}).get(former, {}))

@@ -20,6 +20,7 @@ error) is reported with the reason and left out of the Arrhenius fit, with a war
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ from thioglass.analysis.conductivity import arrhenius_fit, nernst_einstein, numb
 from thioglass.analysis.diffusion import MSD, DiffusionFitSettings, fit_diffusion
 from thioglass.errors import ThioglassError
 from thioglass.md.protocol import Protocol, Stage
-from thioglass.properties.frames import SpacingCheck, infer_stride
-from thioglass.properties.runner import JobProgress, MDJob, run_jobs
+from thioglass.io.frames import SpacingCheck, infer_stride
+from thioglass.md.jobs import JobProgress, MDJob, run_jobs
 
 TARGET_T_K = 300.0
 #: Largest per-frame step, in cell fractions, that the fractional unwrapping handles safely.
@@ -103,7 +104,7 @@ class _StepMonitor:
         self._previous = current
 
 
-def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: float = 1.0, stride: int | None = None,
+def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: float = 1.0, *, stride: int | None = None,
                        frames: str = ":", species: str = "Li", fit: DiffusionFitSettings | None = None) -> dict:
     """D, Nernst-Einstein sigma and the MSD of ``species`` in an existing (NPT or NVT) trajectory.
 
@@ -222,6 +223,50 @@ def summarise(per_temperature: list[dict]) -> dict:
     return out
 
 
+def run_conductivity(atoms, per_temperature: Sequence[ConductivitySettings], engine: Any, out_dir: Path | str, *,
+                     client: Any = None, progress: JobProgress | None = None,
+                     on_analysis: Callable[[float], None] | None = None) -> dict:
+    """Run (or resume) one NPT job per temperature, analyse each production stage, fit Arrhenius.
+
+    Parameters
+    ----------
+    atoms:
+        The glass every run starts from.
+    per_temperature:
+        One :class:`ConductivitySettings` per temperature (each with one temperature), so every
+        temperature may have its own run length.
+    engine:
+        MD engine (:func:`thioglass.md.engine.make_engine`).
+    out_dir:
+        Folder of the runs, ``T<temperature>K/`` each; rerun to resume.
+    client, progress:
+        Dask client (or None) and ``progress(job, steps_done, total_steps)``.
+    on_analysis:
+        Called with the temperature before its trajectory is analysed.
+
+    Returns
+    -------
+    dict
+        :func:`summarise` output; each row also has ``workdir`` and ``production_ps``.
+    """
+    species = per_temperature[0].species
+    if species not in atoms.get_chemical_symbols():
+        raise ThioglassError(f"the structure has no {species} atoms; give a Li-containing glass")
+    runs = [(t, s) for s in per_temperature for t in s.temperatures_k]
+    jobs = [MDJob(run_folder(t), atoms, s.protocol(t), str(Path(out_dir) / run_folder(t)), engine) for t, s in runs]
+    outcome = run_jobs(jobs, client, progress=progress)
+    outcome.raise_first()  # the Arrhenius fit needs every temperature
+    rows = []
+    for (t, s), job in zip(runs, jobs):
+        if on_analysis is not None:
+            on_analysis(t)
+        production = outcome.results[job.name].stage("production")
+        row = analyse_trajectory(production.trajectory, t, s.timestep_fs, species=s.species, fit=s.fit)
+        row.update(workdir=job.workdir, production_ps=s.production_ps)
+        rows.append(row)
+    return summarise(rows)
+
+
 class ConductivityWorkflow:
     """NPT run per temperature (each resumable in its own folder), then :func:`analyse_trajectory` and :func:`summarise`.
 
@@ -234,30 +279,15 @@ class ConductivityWorkflow:
     def __init__(self, settings: ConductivitySettings) -> None:
         self.settings = settings
 
-    def jobs(self, atoms, out_dir: Path | str) -> list[MDJob]:
-        return [MDJob(run_folder(t), atoms, self.settings.protocol(t), str(Path(out_dir) / run_folder(t)))
-                for t in self.settings.temperatures_k]
-
-    def calc(self, atoms, engine: Any, out_dir: Path | str, client: Any = None,
+    def calc(self, atoms, engine: Any, out_dir: Path | str, *, client: Any = None,
              progress: JobProgress | None = None) -> dict:
-        """Run (or resume) every temperature and analyse the production stages.
+        """Run (or resume) every temperature and analyse the production stages (:func:`run_conductivity`).
 
         Returns
         -------
         dict
             :func:`summarise` output plus ``settings``.
         """
-        if self.settings.species not in atoms.get_chemical_symbols():
-            raise ThioglassError(f"the structure has no {self.settings.species} atoms; give a Li-containing glass")
-        jobs = self.jobs(atoms, out_dir)
-        results = run_jobs(engine, jobs, client, progress)
-        s = self.settings
-        per_t = []
-        for t, job in zip(s.temperatures_k, jobs):
-            production = results[job.name].stage("production")
-            row = analyse_trajectory(production.trajectory, t, s.timestep_fs, species=s.species, fit=s.fit)
-            row["workdir"] = job.workdir
-            per_t.append(row)
-        out = summarise(per_t)
-        out["settings"] = asdict(s)
+        out = run_conductivity(atoms, [self.settings], engine, out_dir, client=client, progress=progress)
+        out["settings"] = asdict(self.settings)
         return out

@@ -1,7 +1,7 @@
 """Elastic constants of a glass at temperature: stresses averaged over MD of 12 strained cells.
 
-The static route (relax, strain, stress) is :class:`thioglass.analysis.elastic.ElasticStep`;
-this module adds the route the paper uses for glasses (its ref. 34, Clavier et al. 2017):
+The static route (relax, strain, stress) is :mod:`thioglass.properties.elastic_static`; this
+module has the route the paper uses for glasses (its ref. 34, Clavier et al. 2017):
 
 1. ``reference``: NPT at the temperature; the mean volume over the second half of the run
    sets the reference cell (the input cell scaled isotropically, as the ``iso`` barostat
@@ -26,10 +26,9 @@ C comes out in the frame of the input structure.
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -37,7 +36,7 @@ from ase import Atoms
 from thioglass.analysis.elastic import VOIGT_PAIRS, elastic_tensor_from_stresses, strained_cells, vrh
 from thioglass.errors import ThioglassError
 from thioglass.md.protocol import Protocol, Stage
-from thioglass.properties.runner import JobProgress, MDJob, run_jobs
+from thioglass.md.jobs import JobProgress, MDJob, run_jobs
 
 #: bar to GPa.
 BAR_TO_GPA = 1e-4
@@ -196,15 +195,17 @@ class ElasticMDStep:
     def __init__(self, settings: ElasticMDSettings | None = None) -> None:
         self.settings = settings or ElasticMDSettings()
 
-    def reference(self, atoms: Atoms, engine: Any, workdir: Path, client: Any = None,
+    def reference(self, atoms: Atoms, engine: Any, workdir: Path, *, client: Any = None,
                   progress: JobProgress | None = None) -> tuple[Atoms, dict]:
         """The reference structure (input frame) at the mean NPT volume, and what was measured."""
         s = self.settings
         if s.reference_ps == 0:
             return atoms.copy(), {"volume_angstrom3": float(atoms.get_volume()), "npt": False}
         rotated, rotation = lammps_frame(atoms)
-        job = MDJob("reference", rotated, s.reference_protocol(), str(workdir / "reference"))
-        result = run_jobs(engine, [job], client, progress)["reference"].stage("reference")
+        job = MDJob("reference", rotated, s.reference_protocol(), str(workdir / "reference"), engine)
+        outcome = run_jobs([job], client, progress=progress)
+        outcome.raise_first()
+        result = outcome.results["reference"].stage("reference")
         thermo = result.thermo_table()
         half = thermo["vol"][thermo["step"] >= thermo["step"][-1] / 2]
         volume = float(np.mean(half))
@@ -225,7 +226,7 @@ class ElasticMDStep:
         }
         return reference, info
 
-    def strain_jobs(self, reference: Atoms, workdir: Path) -> list[tuple[MDJob, int, int, np.ndarray]]:
+    def strain_jobs(self, reference: Atoms, workdir: Path, engine: Any) -> list[tuple[MDJob, int, int, np.ndarray]]:
         """The 12 strained runs: (job, Voigt index, sign, rotation into the LAMMPS frame)."""
         s = self.settings
         out = []
@@ -235,10 +236,11 @@ class ElasticMDStep:
             rotated, rotation = lammps_frame(deformed)
             name = f"{_VOIGT_NAMES[item.voigt_index]}{'+' if item.sign > 0 else '-'}"
             folder = workdir / f"strain_{item.voigt_index + 1}{'p' if item.sign > 0 else 'm'}"
-            out.append((MDJob(name, rotated, s.strained_protocol(), str(folder)), item.voigt_index, item.sign, rotation))
+            job = MDJob(name, rotated, s.strained_protocol(), str(folder), engine)
+            out.append((job, item.voigt_index, item.sign, rotation))
         return out
 
-    def calc(self, atoms: Atoms, engine: Any, workdir: Path | str, client: Any = None,
+    def calc(self, atoms: Atoms, engine: Any, workdir: Path | str, *, client: Any = None,
              progress: JobProgress | None = None) -> dict:
         """Run the reference and the 12 strained runs (resuming finished ones) and return C and moduli.
 
@@ -266,9 +268,11 @@ class ElasticMDStep:
             raise ThioglassError("elastic constants need a structure periodic in x, y and z")
         s = self.settings
         workdir = Path(workdir)
-        reference, ref_info = self.reference(atoms, engine, workdir, client, progress)
-        jobs = self.strain_jobs(reference, workdir)
-        results = run_jobs(engine, [j[0] for j in jobs], client, progress)
+        reference, ref_info = self.reference(atoms, engine, workdir, client=client, progress=progress)
+        jobs = self.strain_jobs(reference, workdir, engine)
+        outcome = run_jobs([j[0] for j in jobs], client, progress=progress)
+        outcome.raise_first()  # every strain is needed for C
+        results = outcome.results
         plus, minus = np.zeros((6, s.n_blocks, 6)), np.zeros((6, s.n_blocks, 6))
         runs = []
         first_kept = round(s.equilibrate_ps * 1000.0 / s.timestep_fs)
@@ -301,65 +305,37 @@ class ElasticMDStep:
         return result
 
 
-def static_calculator(potential: str | None, threads: int = 2):
-    """ASE calculator for the static route: a DeePMD model (``.pb``, default the shipped one) or a reference.
+#: The routes to the elastic constants: ``static`` (0 K, relaxations) and ``md`` (at temperature).
+ROUTES = ("static", "md")
+
+
+def elastic_by_route(route: str, atoms: Atoms, potential: str | None, *, static: Any, md: ElasticMDSettings | None,
+                     workdir: Path, threads: int = 2, client: Any = None, progress: JobProgress | None = None,
+                     native_log: Path | None = None) -> dict:
+    """Elastic tensor and moduli of ``atoms`` by one route; the one place a route name is resolved.
 
     Parameters
     ----------
-    potential:
-        As ``--potential``: a ``.pb`` model, a reference name, ``ase:module:Class``, or None.
-    threads:
-        Threads of the model's inference.
+    route:
+        ``static`` (:func:`~thioglass.properties.elastic_static.static_elastic` with ``static``,
+        result marked ``route="static"``, ``temperature_K=0``) or ``md`` (:class:`ElasticMDStep`
+        with ``md``, runs in ``workdir``).
+    potential, threads:
+        As ``--potential``; threads of the calculator or of each MD run.
+    client, progress:
+        MD route: Dask client and ``progress(job, steps_done, total_steps)``.
+    native_log:
+        Static route: file that takes the libraries' own stderr lines.
     """
-    import os
-    import sys
+    if route == "static":
+        from thioglass.properties.elastic_static import static_elastic
 
-    from thioglass.md.engine import default_model, engine_kind
+        result = static_elastic(atoms, potential, static, threads=threads, native_log=native_log)
+        result.update(route="static", temperature_K=0.0)
+        return result
+    if route == "md":
+        from thioglass.md.engine import make_engine
 
-    if engine_kind(potential) == "lammps":
-        os.environ.setdefault("DP_INTRA_OP_PARALLELISM_THREADS", str(threads))
-        os.environ.setdefault("DP_INTER_OP_PARALLELISM_THREADS", "1")
-        from deepmd.calculator import DP
-
-        return DP(model=str(default_model() if potential is None else potential))
-    from thioglass.reference.calculators import get_calculator
-
-    calculator = get_calculator(potential)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    return calculator
-
-
-@contextmanager
-def native_stderr_to(path: Path) -> Iterator[None]:
-    """Send what C/C++ libraries write to file descriptor 2 (TensorFlow's and DeePMD's start-up lines, CUDA
-    probes on a CPU machine) to ``path``, so the terminal keeps only the progress display."""
-    import os
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def static_elastic(atoms: Atoms, potential: str | None, settings, threads: int = 2,
-                   native_log: Path | None = None) -> dict:
-    """The static route (:class:`~thioglass.analysis.elastic.ElasticStep` with ``settings``) with the
-    potential's ASE calculator; ``native_log`` takes the libraries' own stderr lines.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from thioglass.analysis.elastic import ElasticStep
-
-    quiet = native_stderr_to(native_log) if native_log else nullcontext()
-    # ASE's cell filter solves many 3x3 problems; threaded BLAS next to the model's own threads
-    # oversubscribes the cores and was measured 5x slower.
-    with threadpool_limits(limits=1, user_api="blas"), quiet:
-        return ElasticStep(settings).calc(atoms, static_calculator(potential, threads))
+        return ElasticMDStep(md).calc(atoms, make_engine(potential, threads), workdir, client=client,
+                                      progress=progress)
+    raise ThioglassError(f"elastic route '{route}' is unknown; use one of {', '.join(ROUTES)}")

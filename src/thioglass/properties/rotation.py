@@ -15,7 +15,7 @@ import numpy as np
 
 from thioglass.analysis.rotation import TetrahedronRotation
 from thioglass.errors import ThioglassError
-from thioglass.properties.frames import SpacingCheck, infer_stride
+from thioglass.io.frames import SpacingCheck, infer_stride
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def per_tetrahedron(table: list[dict]) -> list[dict]:
     return sorted(out, key=lambda r: -r["angle_mean_deg"])
 
 
-def analyse_rotation(path: Path | str, settings: RotationSettings | None = None, frames: str = ":",
+def analyse_rotation(path: Path | str, settings: RotationSettings | None = None, *, frames: str = ":",
                      progress: Callable[[int], None] | None = None) -> dict:
     """Rotation angle of every PS4/SiS4 unit per window, nearby Li displacement and their correlation.
 

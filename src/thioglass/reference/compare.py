@@ -60,11 +60,12 @@ def relax_crystal(reference: str, crystal: str, settings: RelaxSettings = RelaxS
 def compare_references(references: Sequence[str], crystals: Sequence[str], client: Any = None,
                        settings: RelaxSettings = RelaxSettings()) -> dict:
     """Every reference on every crystal; per reference the mean absolute density deviation (%)."""
-    pairs = [(r, c) for r in references for c in crystals]
-    if client is None:
-        rows = [relax_crystal(r, c, settings) for r, c in pairs]
-    else:
-        rows = client.gather([client.submit(relax_crystal, r, c, settings, pure=False) for r, c in pairs])
+    from thioglass.md.jobs import CallJob, run_jobs
+
+    jobs = [CallJob(f"{r} {c}", relax_crystal, (r, c, settings)) for r in references for c in crystals]
+    outcome = run_jobs(jobs, client)
+    outcome.raise_first()  # the table needs every cell
+    rows = list(outcome.results.values())
     summary = {}
     for reference in references:
         mine = [row for row in rows if row.reference == reference]

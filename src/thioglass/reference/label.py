@@ -163,30 +163,35 @@ def label_frames(frames: Iterable[Atoms], spec: str, store: LabelStore, *, clien
             done_before += 1
         else:
             todo.append((key, atoms))
-    results = _run(todo, spec, frozen, client, progress)
-    failed = 0
-    for (key, atoms), (label, error) in results:
-        if label is None:
-            failed += 1
-            store.save_failure(key, atoms, error or "unknown error")
-        else:
-            store.save(key, atoms, label)
+    failed = _label(todo, spec, frozen, store, client, progress)
     return LabelReport(done_before, len(todo) - failed, failed, str(store.root))
 
 
-def _run(todo: Sequence[tuple[str, Atoms]], spec: str, options: Options, client: Any, progress: bool):
+def _label(todo: Sequence[tuple[str, Atoms]], spec: str, options: Options, store: LabelStore, client: Any,
+           progress: bool) -> int:
+    """Label ``todo`` through the job layer, storing each label as it arrives; the number that failed."""
     from rich.progress import Progress
+
+    from thioglass.md.jobs import CallJob, run_jobs
+
+    frames = dict(todo)
+    failed = 0
 
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"labelling with {spec}", total=len(todo))
-        if client is None:
-            for item in todo:
-                yield item, _label_task(spec, item[1], options)
-                bar.advance(task)
-            return
-        from distributed import as_completed
 
-        futures = {client.submit(_label_task, spec, atoms, options, pure=False): (key, atoms) for key, atoms in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        def store_one(key: str, result: tuple[Label | None, str | None]) -> None:
+            # Stored at once, so a killed job keeps every label finished before the kill.
+            nonlocal failed
+            label, error = result
+            if label is None:
+                failed += 1
+                store.save_failure(key, frames[key], error or "unknown error")
+            else:
+                store.save(key, frames[key], label)
             bar.advance(task)
+
+        jobs = [CallJob(key, _label_task, (spec, atoms, options)) for key, atoms in todo]
+        outcome = run_jobs(jobs, client, on_done=store_one)
+    outcome.raise_first()  # _label_task records reference errors itself; anything else is a bug
+    return failed

@@ -82,7 +82,7 @@ def render_run_report(results: Mapping, summary: Mapping, pngs: Mapping[str, byt
     pngs
         Figure name -> PNG bytes (:func:`run_figures`).
     """
-    from thioglass.workflow.compare import SOURCES, environment_rows, joint_rows
+    from thioglass.paper.compare import SOURCES, environment_rows, joint_rows
 
     glass = results.get("paper_glass")
     envs = results.get("environments") or {}

@@ -44,7 +44,7 @@ def run_lattice(potential: str | None, settings: LatticeSettings, out_dir: Path 
     import time
     from dataclasses import asdict
 
-    from thioglass.workflow.run import write_json
+    from thioglass.io.atomic import write_json
 
     path = Path(out_dir) / "lattice.json"
     if path.exists():
@@ -77,10 +77,10 @@ def _sample(potential: str | None, s: LatticeSettings, threads: int,
 
     from thioglass.build.crystals import load_crystal
     from thioglass.md.ase_engine import initial_velocities, temperature_k
-    from thioglass.properties.elastic import static_calculator
+    from thioglass.potential import make_calculator
 
     atoms = load_crystal(CRYSTAL, s.supercell)
-    atoms.calc = static_calculator(potential, threads)
+    atoms.calc = make_calculator(potential, threads=threads)
     initial_velocities(atoms, s.temperature_k, s.seed)
     dynamics = MTKNPT(atoms, timestep=s.timestep_fs * units.fs, temperature_K=s.temperature_k,
                       pressure_au=s.pressure_bar * units.bar, tdamp=s.tdamp_ps * 1000 * units.fs,

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Iterable
 
 from thioglass.errors import ThioglassError
-from thioglass.io.atomic import write_bytes, write_json, write_text  # noqa: F401 - re-exported
+from thioglass.io.atomic import write_bytes, write_json, write_text
+from thioglass.md.jobs import check_job_file
 from thioglass.workflow.settings import RunSettings
 from thioglass.workflow.stages import OPTIONAL, STAGES, Context, NullReporter, Reporter
 
@@ -40,6 +41,9 @@ from thioglass.workflow.stages import OPTIONAL, STAGES, Context, NullReporter, R
 BYTES_PER_ATOM_FRAME = 120
 #: Room for plots, the report, thermo and restart files.
 FIXED_BYTES = 50 * 2**20
+#: Frames the MD elastic route dumps: a reference run and 12 strained runs (6 Voigt directions,
+#: both signs), each dumping every tenth of its length (10 frames) plus its first frame.
+ELASTIC_MD_FRAMES = (1 + 12) * (10 + 1)
 
 
 def run_glass(composition: str, settings: RunSettings, potential: str | None, out_dir: Path | str, *,
@@ -69,7 +73,7 @@ def run_glass(composition: str, settings: RunSettings, potential: str | None, ou
     dict
         What ``results.json`` holds.
     """
-    from thioglass.cli.options import dask_client
+    from thioglass.cluster import dask_client
     from thioglass.md.quench import check_inputs
     from thioglass.runinfo import RunSummary
 
@@ -79,7 +83,7 @@ def run_glass(composition: str, settings: RunSettings, potential: str | None, ou
     todo = [name for name in STAGES if name not in skipped and not (out / f"{name}.json").exists()]
     need = estimate_disk_bytes(settings, todo)
     check_disk_space(out, need)
-    _check_job(out, label, potential, settings)
+    check_job_file(out, {"composition": label, "potential": potential, "settings": asdict(settings)}, "run")
     reporter = reporter or NullReporter()
     summary = RunSummary("run", {"composition": label, "preset": settings.preset, "potential": potential,
                                  "settings": asdict(settings), "threads": threads, "workers": workers,
@@ -178,9 +182,9 @@ def finish(ctx: Context, summary) -> dict:
 
 def assemble(ctx: Context) -> dict:
     """The numbers of a run (``results.json``) from its stage outputs."""
-    from thioglass.md.engine import force_field_summary
-    from thioglass.workflow.compare import comparison_rows
-    from thioglass.workflow.paper import glass_key
+    from thioglass.potential import force_field_summary
+    from thioglass.paper.compare import comparison_rows
+    from thioglass.paper.values import glass_key
 
     quench, structure = ctx.records["quench"], ctx.records["structure"]
     density = quench["density_g_cm3"]
@@ -223,7 +227,7 @@ def estimate_disk_bytes(settings: RunSettings, stages: Iterable[str]) -> int:
     if "quench" in stages:
         frames += q.replicas * sum(s.duration_ps / s.dump_every_ps + 1 for s in melt_quench(q).stages)
     if "elastic" in stages:
-        frames += 13 * 11  # reference and 12 strained runs, 10 frames each
+        frames += ELASTIC_MD_FRAMES
     if "conductivity" in stages:
         frames += sum(plan.production_ps_at(t) / plan.dump_every_ps + 12 for t in plan.temperatures_k)
     return int(1.25 * frames * q.n_atoms * BYTES_PER_ATOM_FRAME) + FIXED_BYTES
@@ -246,15 +250,3 @@ def _size(n_bytes: float) -> str:
             return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
         n_bytes /= 1024
     return f"{n_bytes:.1f} TB"
-
-
-def _check_job(out: Path, label: str, potential: str | None, settings: RunSettings) -> None:
-    record = {"composition": label, "potential": potential, "settings": asdict(settings)}
-    path = out / "job.json"
-    if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(record)):
-        raise ThioglassError(f"{out} holds a run with another composition, potential or settings; use a new "
-                             "--out folder or delete it")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(path, record)
-
-

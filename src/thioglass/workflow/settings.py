@@ -25,7 +25,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Mapping
 
-from thioglass.analysis.elastic import ElasticSettings
+from thioglass.properties.elastic_static import ElasticSettings
 from thioglass.analysis.structure import StructureSettings
 from thioglass.errors import ThioglassError
 from thioglass.md.protocol import PRESETS as QUENCH_PRESETS

@@ -106,56 +106,38 @@ def structure(ctx: Context) -> dict:
 
 
 def elastic(ctx: Context) -> dict:
-    """Elastic tensor and moduli at temperature (:class:`~thioglass.properties.elastic.ElasticMDStep`), or
-    at 0 K by the static route (:class:`~thioglass.analysis.elastic.ElasticStep`) when
-    ``elastic_route`` is ``static``."""
-    from thioglass.properties.elastic import ElasticMDStep
+    """Elastic tensor and moduli of the first replica's glass by ``elastic_route``
+    (:func:`~thioglass.properties.elastic.elastic_by_route`): at temperature from MD, or at 0 K by
+    the static route."""
+    from thioglass.properties.elastic import elastic_by_route
 
-    if ctx.settings.elastic_route == "static":
-        return _static_elastic(ctx)
-    result = ElasticMDStep(ctx.settings.elastic).calc(ctx.glass(), ctx.engine(), ctx.out / "elastic",
-                                                      client=ctx.client, progress=ctx.progress("elastic"))
+    s, folder = ctx.settings, ctx.out / "elastic"
+    if s.elastic_route == "static":
+        ctx.reporter.job("elastic", "static: relax, strain, relax", 0, None)
+        folder.mkdir(parents=True, exist_ok=True)
+    result = elastic_by_route(s.elastic_route, ctx.glass(), ctx.potential, static=s.elastic_static, md=s.elastic,
+                              workdir=folder, threads=ctx.threads, client=ctx.client,
+                              progress=ctx.progress("elastic"), native_log=folder / "calculator.log")
     result["structure"] = ctx.first_replica()["final_structure"]
-    return result
-
-
-def _static_elastic(ctx: Context) -> dict:
-    from thioglass.properties.elastic import static_elastic
-
-    ctx.reporter.job("elastic", "static: relax, strain, relax", 0, None)
-    folder = ctx.out / "elastic"
-    folder.mkdir(parents=True, exist_ok=True)
-    result = static_elastic(ctx.glass(), ctx.potential, ctx.settings.elastic_static, ctx.threads,
-                            native_log=folder / "calculator.log")
-    result.update(route="static", temperature_K=0.0, structure=ctx.first_replica()["final_structure"])
     return result
 
 
 def conductivity(ctx: Context) -> dict:
     """NPT run per temperature (each with its own length), Li MSD, D, sigma, Arrhenius fit.
 
-    The jobs of every temperature run together (in parallel on a Dask client) and are analysed
-    with :func:`~thioglass.properties.conductivity.analyse_trajectory` and
-    :func:`~thioglass.properties.conductivity.summarise`.
+    :func:`~thioglass.properties.conductivity.run_conductivity` with the plan's length at each
+    temperature; the jobs of every temperature run together (in parallel on a Dask client).
     """
-    from thioglass.properties.conductivity import ConductivityWorkflow, analyse_trajectory, summarise
-    from thioglass.properties.runner import run_jobs
+    from thioglass.properties.conductivity import run_conductivity
 
     plan, timestep = ctx.settings.conductivity, ctx.settings.quench.timestep_fs
     glass = ctx.glass()
     if "Li" not in glass.get_chemical_symbols():
         raise ThioglassError(f"{ctx.label} has no Li to conduct; add --skip conductivity,rotation")
-    per_t = [(t, plan.settings_at(t, timestep)) for t in plan.temperatures_k]
-    jobs = [ConductivityWorkflow(s).jobs(glass, ctx.out / "conductivity")[0] for _, s in per_t]
-    runs = run_jobs(ctx.engine(), jobs, ctx.client, ctx.progress("conductivity"))
-    rows = []
-    for (t, s), job in zip(per_t, jobs):
-        ctx.reporter.job("conductivity", f"analysis {t:g} K", 0, None)
-        row = analyse_trajectory(runs[job.name].stage("production").trajectory, t, timestep, species=s.species,
-                                 fit=s.fit)
-        row.update(workdir=job.workdir, production_ps=s.production_ps)
-        rows.append(row)
-    result = summarise(rows)
+    per_t = [plan.settings_at(t, timestep) for t in plan.temperatures_k]
+    result = run_conductivity(glass, per_t, ctx.engine(), ctx.out / "conductivity", client=ctx.client,
+                              progress=ctx.progress("conductivity"),
+                              on_analysis=lambda t: ctx.reporter.job("conductivity", f"analysis {t:g} K", 0, None))
     result["settings"] = asdict(plan)
     result["structure"] = ctx.first_replica()["final_structure"]
     return result

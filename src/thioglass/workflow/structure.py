@@ -16,27 +16,28 @@ import numpy as np
 
 from thioglass.analysis.structure import StructureAnalysis, StructureSettings
 from thioglass.errors import ThioglassError
+from thioglass.md.jobs import stage_folder
 from thioglass.md.protocol import QuenchSettings, melt_quench
 from thioglass.md.quench import DENSITY_SKIP_FRACTION
-from thioglass.workflow.paper import environment_key
+from thioglass.paper.values import environment_key
 
 
 def final_window(replica_folder: Path | str, quench: QuenchSettings) -> tuple[Path, int]:
     """Trajectory of a replica's last stage and the first MD step of its averaging window."""
     stages = melt_quench(quench).stages
     last = stages[-1]
-    folder = Path(replica_folder) / f"{len(stages) - 1:02d}_{last.name}"
+    folder = stage_folder(replica_folder, len(stages) - 1, last)
     for name in ("traj.dump", "traj.extxyz"):
         if (folder / name).exists():
             return folder / name, int(np.ceil(DENSITY_SKIP_FRACTION * last.steps(quench.timestep_fs)))
     raise ThioglassError(f"no trajectory in {folder}; delete quench.json in the run folder to redo the quench")
 
 
-def analyse_replica(replica_folder: Path | str, quench: QuenchSettings, settings: StructureSettings,
+def analyse_replica(replica_folder: Path | str, quench: QuenchSettings, settings: StructureSettings, *,
                     progress: Callable[[int], None] | None = None) -> dict:
     """:meth:`StructureAnalysis.result` over the final window of one replica."""
     from thioglass.io import iter_frames
-    from thioglass.properties.frames import frame_step
+    from thioglass.io.frames import frame_step
 
     path, first_step = final_window(replica_folder, quench)
     analysis = StructureAnalysis(settings)

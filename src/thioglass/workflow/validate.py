@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from thioglass.workflow.paper import GLASSES, LATTICE_REFERENCES
+from thioglass.paper.values import GLASSES, LATTICE_REFERENCES
 from thioglass.workflow.settings import RunSettings
 from thioglass.workflow.stages import NullReporter, Reporter
 
@@ -49,8 +49,8 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
     from thioglass.md.quench import check_inputs
     from thioglass.runinfo import RunSummary
     from thioglass.report.html import render_validation_report
-    from thioglass.workflow.run import (STAGES, check_disk_space, check_skip, estimate_disk_bytes, run_glass,
-                                        write_json, write_text)
+    from thioglass.io.atomic import write_json, write_text
+    from thioglass.workflow.run import STAGES, check_disk_space, check_skip, estimate_disk_bytes, run_glass
 
     out = Path(out_dir).resolve()
     labels = [parse_composition(g).label for g in glasses]
@@ -85,7 +85,7 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
 
 def _lattice(potential: str | None, settings: RunSettings, out: Path, threads: int, reporter: Reporter,
              summary) -> dict:
-    from thioglass.workflow.compare import row
+    from thioglass.paper.compare import row
     from thioglass.workflow.lattice import CRYSTAL, run_lattice
 
     reporter.stage("lattice", "start")
