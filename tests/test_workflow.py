@@ -352,3 +352,62 @@ def test_native_stderr_goes_to_the_log_and_comes_back(tmp_path, capfd):
     os.write(2, b"after\n")
     assert (tmp_path / "calc.log").read_bytes() == b"I0000 oneDNN noise\n"
     assert capfd.readouterr().err == "after\n"
+
+
+def _flat_keys(value, prefix: str = ""):
+    """Dotted keys of a JSON tree; a list of records adds ``[]`` and is entered, other lists are leaves."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flat_keys(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        for item in value:
+            yield from _flat_keys(item, prefix + "[]")
+    else:
+        yield prefix
+
+
+def _documented_keys() -> list[tuple[str, str, str]]:
+    """(key pattern, computed by, when) of every table row of docs/results.md."""
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "results.md").read_text()
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) == 5 and re.fullmatch(r"`[^`]+`", cells[0]):
+            rows.append((cells[0].strip("`"), cells[3], cells[4]))
+    return rows
+
+
+def _pattern(key: str):
+    import re
+
+    regex = "".join(".*" if part == "**" else "[^.]+" if part == "*" else re.escape(part)
+                    for part in re.split(r"(\*\*|\*)", key))
+    return re.compile(regex.replace(r"\..*", r"(\..*)?") + r"\Z")
+
+
+def test_results_document_lists_exactly_the_keys_a_run_writes(smoke_run):
+    import importlib
+    import re
+
+    written = set(_flat_keys(json.loads((smoke_run / "results.json").read_text())))
+    rows = _documented_keys()
+    patterns = [(key, _pattern(key), when) for key, _, when in rows]
+    undocumented = sorted(k for k in written if not any(p.match(k) for _, p, _ in patterns))
+    assert not undocumented, f"results.json keys missing from docs/results.md: {undocumented}"
+    stale = sorted(key for key, p, when in patterns if not when and not any(p.match(k) for k in written))
+    assert not stale, f"docs/results.md lists keys a run does not write: {stale}"
+    for _, source, _ in rows:  # every "computed by" name leads to code
+        for name in re.findall(r"`([^`]+)`", source):
+            parts = name.split(".")
+            for split in range(len(parts), 0, -1):
+                try:
+                    target = importlib.import_module(".".join(parts[:split]))
+                except ImportError:
+                    continue
+                for attribute in parts[split:]:
+                    target = getattr(target, attribute)
+                break
+            else:
+                raise AssertionError(f"{name} in docs/results.md is not importable")
