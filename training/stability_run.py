@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from thioglass.io import read_frame
-from thioglass.md.engine import default_model
+from thioglass.potential import default_model
 from thioglass.md.lammps import LammpsEngine, LammpsSettings
 from thioglass.md.protocol import Protocol, Stage
 

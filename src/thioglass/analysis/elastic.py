@@ -213,13 +213,3 @@ def vrh(C: ArrayLike) -> dict:
         "poisson_ratio": float((3.0 * b - 2.0 * g) / (2.0 * (3.0 * b + g))),
         "mechanically_stable": bool(np.all(np.linalg.eigvalsh((C + C.T) / 2.0) > 0)),
     }
-
-
-def __getattr__(name: str):
-    # The static route (ASE relaxations) moved to thioglass.properties.elastic_static; this keeps
-    # ``from thioglass.analysis.elastic import ElasticStep`` working for code written before the move.
-    if name in ("ElasticSettings", "ElasticStep"):
-        from thioglass.properties import elastic_static
-
-        return getattr(elastic_static, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
