@@ -2,7 +2,8 @@
 
     python training/model_card.py --model-dir DIR --labels STORE --test TEST.json --test-set TEST.extxyz \
         --stability STABILITY.json \
-        --bench BENCH.json --iterations A.json [B.json ...] --out-json CARD.json --out-md CARD.md
+        --bench BENCH.json --iterations A.json [B.json ...] --out-json CARD.json --out-md CARD.md \
+        [--validation validation-model.json]
 
 Nothing is typed in by hand: every number comes from a training, test, stability or benchmark output.
 """
@@ -87,12 +88,16 @@ def by_system(model: Path, test_set: Path) -> dict:
     return out
 
 
-def markdown(card: dict) -> str:
+def markdown(card: dict, validation: dict | None = None) -> str:
     test, speed = card["test_set"], card["speed"]
     lines = [f"# Model card: {card['name']}", "",
              f"File `src/thioglass/data/models/{card['file']}` (frozen, compressed DeePMD-kit {card['deepmd_kit']} "
-             f"model, TensorFlow backend). Built {card['date']} by the recipes in `training/`.", "",
-             "## Reference", "", card["reference_note"], "",
+             f"model, TensorFlow backend). Built {card['date']} by the recipes in `training/`.", ""]
+    if validation:  # the independent validation (`thioglass validate-model`) is the card's main section
+        from thioglass.mlff.validation.report import markdown as validation_markdown
+
+        lines += [validation_markdown(validation)]
+    lines += ["## Reference", "", card["reference_note"], "",
              "## Training data", "",
              f"{card['data']['frames']} labelled frames, {card['data']['atoms']} atoms in all, from "
              f"{len(card['learning'])} concurrent-learning iterations (`training/learn-lisips*.yml`)"
@@ -183,6 +188,8 @@ def main() -> None:
     parser.add_argument("--test-file", default="default-test-set.extxyz")
     parser.add_argument("--md-frames", type=Path, help="frames.extxyz of crystal_frames.py, or its exported labels.")
     parser.add_argument("--speed-note", default="", help="What the speed numbers need said beside them.")
+    parser.add_argument("--validation", type=Path, help="validation-model.json of `thioglass validate-model` on this "
+                        "model: its pass/fail table becomes the card's main section.")
     args = parser.parse_args()
     import deepmd
 
@@ -211,8 +218,11 @@ def main() -> None:
     }
     if args.speed_note:
         card["speed"]["note"] = args.speed_note
+    validation = json.loads(args.validation.read_text()) if args.validation else None
+    if validation:
+        card["validation"] = {key: validation[key] for key in ("preset", "reference", "passed", "checks")}
     args.out_json.write_text(json.dumps(card, indent=2) + "\n")
-    args.out_md.write_text(markdown(card))
+    args.out_md.write_text(markdown(card, validation))
     print(f"card -> {args.out_json}, {args.out_md}")
 
 

@@ -36,6 +36,7 @@ COMMANDS = {
     "rotation": ("rotation", "rotation"),
     "run": ("run", "run"),
     "validate": ("validate", "validate"),
+    "validate-model": ("validate_model", "validate_model"),
 }
 #: sub-command groups: name -> module holding a Typer ``app``.
 GROUPS = {"reference": "reference", "bench": "bench"}

@@ -84,6 +84,9 @@ class AseSettings:
         Blow-up checks, as in :class:`~thioglass.md.lammps.LammpsSettings`.
     chain_length
         Nose-Hoover chain length of thermostat and barostat.
+    write_labels
+        Also write each frame's energy, forces and stress (computed anyway by the step) into
+        ``traj.extxyz``, so frames of MD driven by a reference are labelled as they are made.
     """
 
     calculator: str
@@ -93,6 +96,7 @@ class AseSettings:
     runaway_factor: float = 3.0
     min_distance_angstrom: float = 0.6
     chain_length: int = 3
+    write_labels: bool = False
 
     def __post_init__(self) -> None:
         if self.threads < 1 or self.checkpoint_every_steps < 1 or self.ramp_plateau_steps < 1:
@@ -265,6 +269,15 @@ def _read_start(path: Path) -> Atoms:
     return atoms
 
 
+def _attach_labels(frame: Atoms, atoms: Atoms) -> None:
+    """Give ``frame`` the energy, forces and stress of ``atoms`` (the calculator's cached results at
+    this step; wrapping changes none of them), which ``ase.io.write`` then puts into the extxyz."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
+                                       stress=atoms.get_stress(voigt=True))
+
+
 class AseEngine:
     """Runs protocols with any ASE calculator (see the module docstring for the files)."""
 
@@ -393,6 +406,8 @@ class _StageRun:
             thermo.flush()
         if step % self.dump_every == 0:
             frame = trajectory_frame(atoms, step, self.protocol.timestep_fs)
+            if self.settings.write_labels:
+                _attach_labels(frame, atoms)
             self._check(lambda: check_frame(frame, self.settings.min_distance_angstrom))
             write(traj, frame, format="extxyz")
             traj.flush()
