@@ -185,3 +185,19 @@ def test_the_shipped_model_fails_where_issue_13_says(tmp_path):
     assert not li2s["eos_smooth"]["passed"]
     run = run_motifs(subject, settings, tmp_path, **common)["runs"][0]
     assert run["motifs"]["P-P"]["reference"] == 8 and run["motifs"]["P-P"]["verdict"] == "lost"
+
+
+def test_a_model_file_is_known_by_its_content(tmp_path):
+    from thioglass.mlff.validation.run import check_settings_file
+    from thioglass.mlff.validation.settings import preset
+    from thioglass.mlff.validation.subject import Subject
+
+    settings = preset("quick")
+    for name, content in (("a.pb", b"model one"), ("b.pb", b"model one"), ("c.pb", b"model two")):
+        (tmp_path / name).write_bytes(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    check_settings_file(out, Subject(str(tmp_path / "a.pb"), REFERENCE, 5.0, ("Li",)), settings)
+    check_settings_file(out, Subject(str(tmp_path / "b.pb"), REFERENCE, 5.0, ("Li",)), settings)  # moved: resumes
+    with pytest.raises(ThioglassError, match="other settings, model or reference"):
+        check_settings_file(out, Subject(str(tmp_path / "c.pb"), REFERENCE, 5.0, ("Li",)), settings)

@@ -34,13 +34,25 @@ SUMMARIES = ("heldout.json", "minimum.json", "motifs.json")
 
 
 def _measured(record: dict) -> dict:
-    return {**record, "settings": {k: v for k, v in record["settings"].items() if k not in TARGETS}}
+    # A model file is known by its content, so a checkout at another path (another session) resumes the run.
+    kept = {k: v for k, v in record.items() if k != "model" or "model_sha256" not in record}
+    return {**kept, "settings": {k: v for k, v in record["settings"].items() if k not in TARGETS}}
+
+
+def model_identity(model: str) -> dict:
+    """The model spec, and the SHA-256 of its file when it is one."""
+    import hashlib
+
+    path = Path(model)
+    if not path.is_file():
+        return {"model": model}
+    return {"model": model, "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def check_settings_file(out: Path, subject: Subject, settings: ValidationSettings) -> None:
     """Record what this folder validates. Other runs (settings, model or reference) are refused; other
     targets only drop the three check summaries, which are rebuilt from the cached steps."""
-    record = {"model": subject.model, "reference": subject.reference, "settings": asdict(settings)}
+    record = {**model_identity(subject.model), "reference": subject.reference, "settings": asdict(settings)}
     record = json.loads(json.dumps(record))  # tuples as lists, as they come back from the file
     path = out / SETTINGS_FILE
     if path.exists():
