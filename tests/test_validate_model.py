@@ -40,6 +40,20 @@ def test_smooth_eos_passes_and_a_kinked_one_fails():
     assert not pressure_smoothness(volumes, rising)["monotonic"]
 
 
+def test_a_kink_the_reference_has_too_is_not_held_against_the_model():
+    from thioglass.mlff.validation.minimum import smoothness_verdict
+    from thioglass.mlff.validation.settings import preset
+
+    settings = preset("quick")
+    smooth_reference = {"monotonic": True, "max_relative_slope_change": 0.14}
+    rough_reference = {"monotonic": True, "max_relative_slope_change": 0.8}
+    kinked_model = {"monotonic": True, "max_relative_slope_change": 1.0}
+    assert not smoothness_verdict(kinked_model, smooth_reference, settings)["passed"]
+    assert smoothness_verdict(kinked_model, rough_reference, settings)["passed"]
+    flat_model = {"monotonic": False, "max_relative_slope_change": 0.3}
+    assert not smoothness_verdict(flat_model, rough_reference, settings)["passed"]
+
+
 def test_energy_volume_fit_recovers_the_bulk_modulus():
     from ase.eos import birchmurnaghan
 
