@@ -104,7 +104,9 @@ def wide_supercell(atoms: Atoms, min_width_angstrom: float) -> Atoms:
 
     reps = [math.floor(min_width_angstrom / w) + 1 for w in cell_widths(atoms.cell)]
     best = atoms.repeat(reps)
-    for size in range(2, int(np.prod(reps))):
+    # A cell's volume is at least the product of its widths, so fewer cells than this cannot do it.
+    smallest = max(2, math.ceil(min_width_angstrom**3 / atoms.get_volume()))
+    for size in range(smallest, int(np.prod(reps))):
         try:
             matrix = find_optimal_cell_shape(atoms.cell, size, "sc", verbose=False)
         except (ValueError, RuntimeError):
