@@ -4,6 +4,8 @@
         --stability STABILITY.json \
         --bench BENCH.json --iterations A.json [B.json ...] --out-json CARD.json --out-md CARD.md \
         [--validation validation-model.json]
+    python training/model_card.py --from-card src/thioglass/data/models/default.json \
+        --validation validation-model.json --out-json CARD.json --out-md CARD.md   # add a validation only
 
 Nothing is typed in by hand: every number comes from a training, test, stability or benchmark output.
 """
@@ -179,18 +181,11 @@ def markdown(card: dict, validation: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("--model-dir", "--labels", "--test", "--stability", "--bench", "--out-json", "--out-md"):
-        parser.add_argument(name, type=Path, required=True)
-    parser.add_argument("--iterations", type=Path, nargs="+", required=True)
-    parser.add_argument("--test-set", type=Path, required=True, help="The held-out extxyz the test JSON measured.")
-    parser.add_argument("--test-file", default="default-test-set.extxyz")
-    parser.add_argument("--md-frames", type=Path, help="frames.extxyz of crystal_frames.py, or its exported labels.")
-    parser.add_argument("--speed-note", default="", help="What the speed numbers need said beside them.")
-    parser.add_argument("--validation", type=Path, help="validation-model.json of `thioglass validate-model` on this "
-                        "model: its pass/fail table becomes the card's main section.")
-    args = parser.parse_args()
+MEASURED = ("--model-dir", "--labels", "--test", "--stability", "--bench", "--iterations", "--test-set")
+
+
+def measured_card(args: argparse.Namespace) -> dict:
+    """The card from the files that measured the model."""
     import deepmd
 
     test = json.loads(args.test.read_text())
@@ -218,6 +213,32 @@ def main() -> None:
     }
     if args.speed_note:
         card["speed"]["note"] = args.speed_note
+    return card
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in MEASURED[:5]:
+        parser.add_argument(name, type=Path)
+    for name in ("--out-json", "--out-md"):
+        parser.add_argument(name, type=Path, required=True)
+    parser.add_argument("--iterations", type=Path, nargs="+")
+    parser.add_argument("--test-set", type=Path, help="The held-out extxyz the test JSON measured.")
+    parser.add_argument("--test-file", default="default-test-set.extxyz")
+    parser.add_argument("--md-frames", type=Path, help="frames.extxyz of crystal_frames.py, or its exported labels.")
+    parser.add_argument("--speed-note", default="", help="What the speed numbers need said beside them.")
+    parser.add_argument("--validation", type=Path, help="validation-model.json of `thioglass validate-model` on this "
+                        "model: its pass/fail table becomes the card's main section.")
+    parser.add_argument("--from-card", type=Path, help="An existing card JSON to render again (with --validation) "
+                        "instead of the measuring inputs.")
+    args = parser.parse_args()
+    if args.from_card:
+        card = json.loads(args.from_card.read_text())
+    else:
+        missing = [name for name in MEASURED if getattr(args, name[2:].replace("-", "_")) is None]
+        if missing:
+            parser.error(f"{', '.join(missing)} are required (or --from-card CARD.json)")
+        card = measured_card(args)
     validation = json.loads(args.validation.read_text()) if args.validation else None
     if validation:
         card["validation"] = {key: validation[key] for key in ("preset", "reference", "passed", "checks")}

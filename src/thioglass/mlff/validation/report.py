@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _fmt(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
@@ -129,13 +131,18 @@ def _elastic_details(minimum: dict) -> list[str]:
     return lines
 
 
+def _model_name(model: str) -> str:
+    # A model file by its name: the absolute path of one checkout means nothing in a card.
+    return Path(model).name if model.endswith(".pb") else model
+
+
 def markdown(result: dict) -> str:
     """The validation as a Markdown section (``## Independent validation``) for ``docs/model-card.md``."""
     rows = check_rows(result)
     failed = sum(not r["passed"] for r in rows)
     s = result["settings"]
     lines = ["## Independent validation against the reference", "",
-             f"`thioglass validate-model` ({result['preset']} preset): model `{result['model']}` (cutoff "
+             f"`thioglass validate-model` ({result['preset']} preset): model `{_model_name(result['model'])}` (cutoff "
              f"{result['cutoff_angstrom']:g} Å) against `{result['reference']}`, on frames and minima of the "
              "reference's own making, so that a model that has left the reference's basin cannot hide behind its "
              f"own trajectories. **{len(rows) - failed} of {len(rows)} checks pass.**", "",
