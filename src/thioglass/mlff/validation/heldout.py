@@ -83,7 +83,12 @@ def run_reference_md(jobs: list, store: LabelStore, out: Path, client: Any, log:
     if not jobs:
         return {"results": {}, "failures": {}}
     log(f"reference MD: {len(jobs)} runs")
-    outcome = run_jobs(jobs, client, on_done=lambda name, result: store_run_labels(name, result, store, out))
+
+    def finished(name: str, result: Any) -> None:
+        store_run_labels(name, result, store, out)
+        log(f"  reference {name} done, its frames labelled")
+
+    outcome = run_jobs(jobs, client, on_done=finished)
     outcome.raise_unexpected()
     for name, message in outcome.messages().items():
         log(f"reference MD {name} failed: {message}")

@@ -84,7 +84,7 @@ def run_motifs(subject: Subject, settings: ValidationSettings, out: Path, *, thr
     jobs = [MDJob(run_name(name, t), atoms, model_protocol(t, settings), str(out / "md" / "model" / run_name(name, t)),
                   engine) for name, atoms in cells.items() for t in temperatures]
     log(f"model MD: {len(jobs)} runs")
-    model = run_jobs(jobs, client)
+    model = run_jobs(jobs, client, on_done=lambda name, _: log(f"  model {name} done"))
     model.raise_unexpected()
     runs, failed = [], {**model.messages()}
     for name in names:
