@@ -49,7 +49,10 @@ def reference_jobs(systems: dict[str, Atoms], temperatures_k: tuple[float, ...],
     from thioglass.md.ase_engine import AseEngine, AseSettings
     from thioglass.md.jobs import MDJob
 
-    engine = AseEngine(AseSettings(subject.reference, threads=threads, write_labels=True))
+    # A checkpoint at every labelled frame: a reference step costs seconds, so a killed run loses at most one
+    # frame's worth of them (the engine's default, every 1000 steps, is longer than the whole run).
+    every = max(1, round(settings.dump_every_ps * 1000 / settings.timestep_fs))
+    engine = AseEngine(AseSettings(subject.reference, threads=threads, write_labels=True, checkpoint_every_steps=every))
     return [MDJob(run_name(name, t), atoms, reference_protocol(t, settings),
                   str(out / "md" / "reference" / run_name(name, t)), engine)
             for name, atoms in systems.items() for t in temperatures_k]
