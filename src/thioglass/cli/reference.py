@@ -54,3 +54,26 @@ def compare(
     json_out.with_suffix(".md").write_text(markdown_table(result) + "\n")
     Console().print(markdown_table(result))
     Console().print(f"closest to experiment: {result['best']}")
+
+
+@app.command("audit")
+def audit(
+    labels: Path = typer.Option(..., "--labels", help="DFT labels of the audit set (extxyz, e.g. training/audit-pbesol.extxyz.gz)."),
+    frames: Path = typer.Option(..., "--frames", help="The tagged audit frames (e.g. training/audit-frames.extxyz)."),
+    json_out: Path = typer.Option(..., "--json", help="Where to write the scores (a .md table goes beside it)."),
+    references: Optional[str] = typer.Option(None, "--references", help="Comma-separated names (default: all bundled potentials)."),
+) -> None:
+    """Score every reference against DFT labels: force RMSE and parity slope, pressure, energy differences."""
+    from rich.console import Console
+
+    from thioglass.io.atomic import write_json
+    from thioglass.reference.audit import audit_references, load_audit, markdown_table
+    from thioglass.reference.calculators import REFERENCES
+
+    chosen = references.split(",") if references else list(REFERENCES)
+    audit_frames = load_audit(frames, labels)
+    result = audit_references(chosen, audit_frames)
+    write_json(json_out, result, indent=1)
+    json_out.with_suffix(".md").write_text(markdown_table(result) + "\n")
+    Console().print(markdown_table(result))
+    Console().print(f"{result['frames']} labelled frames ({result['atoms']} atoms) of {len(result['systems'])} systems")

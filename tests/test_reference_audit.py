@@ -1,0 +1,83 @@
+"""Scoring references against DFT labels of a tagged audit set (EMT stands in for both sides)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from thioglass.errors import ThioglassError
+from thioglass.mlff.dataset import export_labels
+from thioglass.reference.audit import (AuditFrame, audit_references, energy_differences, load_audit, markdown_table,
+                                       score, slope_through_origin)
+from thioglass.reference.label import LabelStore, label_frames
+
+EMT = "ase:ase.calculators.emt:EMT"
+
+
+def _frames():
+    frames = []
+    for n, (kind, temperature) in enumerate([("ideal", 0.0), ("thermal", 300.0), ("thermal", 650.0)]):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1))
+        if kind == "thermal":
+            atoms.rattle(0.02 * (n + 1), seed=n)
+        atoms.info.update(family="Cu", system="crystal Cu", kind=kind, temperature_k=temperature)
+        frames.append(atoms)
+    return frames
+
+
+@pytest.fixture()
+def audit_files(tmp_path):
+    frames = _frames()
+    write(tmp_path / "frames.extxyz", frames, format="extxyz")
+    store = LabelStore(tmp_path / "store")
+    label_frames(frames[:2], EMT, store)  # a partly labelled set: the 650 K frame is not labelled yet
+    export_labels(store, tmp_path / "labels.extxyz.gz")
+    return tmp_path / "frames.extxyz", tmp_path / "labels.extxyz.gz"
+
+
+def test_partly_labelled_set_is_scored_on_its_labelled_frames(audit_files):
+    frames = load_audit(*audit_files)
+    assert [f.tags["kind"] for f in frames] == ["ideal", "thermal"]
+    result = audit_references([EMT], frames)
+    row = result["references"][EMT]
+    # The reference is the labeller itself: a perfect score, which the numbers must show.
+    assert row["frames"] == 2 and row["energy_differences"] == 1
+    assert row["force_rmse_ev_per_angstrom"] == pytest.approx(0, abs=1e-6)  # extxyz rounding
+    assert row["force_slope"] == pytest.approx(1.0)
+    assert row["pressure_error_rmse_gpa"] == pytest.approx(0, abs=1e-6)
+    assert row["energy_difference_ratio"] == pytest.approx(1.0)
+    assert f"| {EMT} | 1.00 | 0.000 |" in markdown_table(result)
+
+
+def test_softened_reference_shows_its_slope_and_energy_ratio():
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    forces = np.array([[1.0, -2.0, 0.5]] * 4)
+    frames = [AuditFrame(str(k), {"system": "s", "kind": "glass", "temperature_k": t}, atoms, e, forces, np.zeros((3, 3)))
+              for k, (t, e) in enumerate([(300.0, -10.0), (650.0, -9.6)])]
+    predicted = [(energy, 0.6 * forces, -np.eye(3) / 160.21766208) for energy in (-5.0, -4.8)]
+    row = score(frames, predicted)
+    assert row["force_slope"] == pytest.approx(0.6)
+    assert row["pressure_error_mean_gpa"] == pytest.approx(1.0)  # stress -1 GPa on the diagonal: P = +1 GPa
+    # DFT: +100 meV/atom between the frames (0.4 eV / 4 atoms); reference: +50.
+    assert row["energy_difference_ratio"] == pytest.approx(0.5)
+    assert row["glass_650_minus_300"]["s"]["ratio"] == pytest.approx(0.5)
+
+
+def test_energy_differences_anchor_on_the_lowest_dft_frame():
+    atoms = bulk("Cu", "fcc", a=3.6)
+    frames = [AuditFrame(str(k), {"system": "s"}, atoms, e, np.zeros((1, 3)), np.zeros((3, 3)))
+              for k, e in enumerate([-1.0, -3.0, -2.0])]
+    rows = energy_differences(frames, [0.0, -1.0, 0.0])
+    assert [r["dft_mev_per_atom"] for r in rows] == pytest.approx([2000.0, 1000.0])
+    assert [r["reference_mev_per_atom"] for r in rows] == pytest.approx([1000.0, 1000.0])
+    assert np.isnan(slope_through_origin(np.array([1.0, 2.0]), np.zeros(2)))  # no DFT spread: no slope
+
+
+def test_no_labelled_frame_is_one_line(tmp_path, audit_files):
+    frames_path, labels_path = audit_files
+    other = bulk("Cu", "fcc", a=3.7, cubic=True)
+    write(tmp_path / "other.extxyz", [other], format="extxyz")
+    with pytest.raises(ThioglassError, match="none of the frames"):
+        load_audit(tmp_path / "other.extxyz", labels_path)
