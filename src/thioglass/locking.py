@@ -19,6 +19,8 @@ same job layer called twice) is simply counted again.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import socket
@@ -28,7 +30,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from thioglass.errors import ThioglassError
 
@@ -37,13 +39,14 @@ OWNER_NAME = ".thioglass.lock.json"
 DEFAULT_WAIT_S = 15.0  # the watchdog stops an orphaned MD program in at most ~3 s
 
 _guard = threading.Lock()
-_held: dict[Path, list[int]] = {}  # folder -> [descriptor, depth]
+_held: dict[Path, list[Any]] = {}  # folder -> [descriptor, depth, created here]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def held_lock_fds() -> tuple[int, ...]:
     """Descriptors of the folder locks this process holds (inherited by the programs it starts)."""
     with _guard:
-        return tuple(fd for fd, _ in _held.values())
+        return tuple(entry[0] for entry in _held.values())
 
 
 @contextmanager
@@ -57,9 +60,10 @@ def folder_lock(folder: Path | str, what: str = "run", *, wait_s: float = DEFAUL
     """
     folder = Path(folder).resolve()
     if not _reenter(folder):
+        created = not folder.exists()
         fd = _acquire(folder, what, wait_s)
         with _guard:
-            _held[folder] = [fd, 1]
+            _held[folder] = [fd, 1, created]
     try:
         yield folder
     finally:
@@ -84,8 +88,37 @@ def _leave(folder: Path) -> None:
     owner = read_owner(folder)
     if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
         (folder / OWNER_NAME).unlink(missing_ok=True)
+    if entry[2] and {p.name for p in folder.iterdir()} == {LOCK_NAME}:
+        # Nothing was written (an input error after the lock): leave no empty folder behind.
+        (folder / LOCK_NAME).unlink(missing_ok=True)
+        _remove_empty(folder)
     # Closing (not unlocking) leaves the lock to any MD program still holding an inherited copy.
     os.close(entry[0])
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def locked_folder(parameter: str, what: str) -> Callable[[F], F]:
+    """Decorator: hold the folder passed as ``parameter`` (see :func:`folder_lock`) while the function runs."""
+
+    def wrap(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            with folder_lock(bound.arguments[parameter], what=what):
+                return function(*args, **kwargs)
+
+        return locked  # type: ignore[return-value]
+
+    return wrap
 
 
 def _acquire(folder: Path, what: str, wait_s: float) -> int:
@@ -111,9 +144,9 @@ def _open_lock_file(folder: Path) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except FileExistsError:
-        raise ThioglassError(f"{folder} is a file, not a folder; choose another --out") from None
+        raise ThioglassError(f"{folder} is a file, not a folder; choose another folder") from None
     except NotADirectoryError:
-        raise ThioglassError(f"a part of {folder} is a file, not a folder; choose another --out") from None
+        raise ThioglassError(f"a part of {folder} is a file, not a folder; choose another folder") from None
     except OSError as err:
         raise ThioglassError(f"cannot write in {folder} ({err.strerror}); choose a folder you can write to") from None
 

@@ -71,9 +71,12 @@ def crystal_info(name: str) -> CrystalInfo:
 
 def load_crystal(name: str, supercell: tuple[int, int, int] = (1, 1, 1)) -> ase.Atoms:
     """Read crystal ``name`` from the library, repeated ``supercell`` times along a, b, c."""
+    from thioglass.checks import check_atom_count
+
     info = crystal_info(name)
     reps = _checked_supercell(supercell)
     atoms = _read(info.file)
+    check_atom_count(len(atoms) * reps[0] * reps[1] * reps[2], f"{info.name} {'x'.join(map(str, reps))}")
     atoms.info = {"crystal": info.name, "space_group": info.space_group, "source_file": info.file}
     return atoms.repeat(reps)
 

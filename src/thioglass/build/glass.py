@@ -66,6 +66,10 @@ def build_glass(composition: Composition | str, *, settings: BuildSettings) -> a
         If ``n_atoms`` is below one formula unit, the units do not fit the stoichiometry, or
         the atoms cannot be packed at this density with these minimum distances.
     """
+    from thioglass.checks import check_atom_count, check_seed
+
+    check_atom_count(settings.n_atoms, f"a glass of --atoms {settings.n_atoms}")
+    check_seed(settings.seed)
     if isinstance(composition, str):
         composition = parse_composition(composition)
     counts = composition.atom_counts(settings.n_atoms, tolerance_mol_percent=settings.tolerance_mol_percent)

@@ -103,17 +103,24 @@ def parse_temperatures(values: list[str]) -> tuple[float, ...]:
             try:
                 if ":" in token:
                     start, stop, step = (float(x) for x in token.split(":"))
-                    if step <= 0 or stop < start:
-                        raise ValueError
+                    if stop < start:
+                        raise ThioglassError(f"'{token}' counts down; write START:STOP:STEP from low to high, e.g. "
+                                             f"{stop:g}:{start:g}:{abs(step):g} (both ends included)")
+                    if step <= 0:
+                        raise ThioglassError(f"'{token}' has a step of {step:g} K; the step must be positive")
                     n = int(round((stop - start) / step))
                     temps += [start + k * step for k in range(n + 1)]
                 else:
                     temps.append(float(token))
+            except ThioglassError:
+                raise
             except ValueError:
                 raise ThioglassError(f"cannot read temperatures from '{token}'; give numbers in K, e.g. "
                                      "--temperatures 400 450 500 or 400:650:50") from None
     if not temps:
         raise ThioglassError("no temperatures given; use --temperatures 400 450 500 (K)")
+    if min(temps) <= 0:
+        raise ThioglassError(f"temperature {min(temps):g} K is not above absolute zero; give temperatures in K")
     return tuple(temps)
 
 

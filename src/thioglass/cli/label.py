@@ -13,7 +13,8 @@ from thioglass.cluster import dask_client
 
 def label(
     structures: list[Path] = typer.Argument(None, help="Structure or trajectory files to label (every frame)."),
-    store: Path = typer.Option(..., "--store", "-s", help="Label store folder; rerunning skips frames already there."),
+    store: Optional[Path] = typer.Option(None, "--store", "-s", help="Label store folder (needed unless --list); "
+                                         "rerunning skips frames already there."),
     reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, gpaw-pbesol, vasp, or ase:module:Class."),
     option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Reference option KEY=VALUE (repeatable), e.g. -O encut_ev=400 for gpaw-pbesol."),
     import_file: Optional[list[Path]] = typer.Option(None, "--import", help="Import labelled DFT data (OUTCAR, vasprun.xml, extxyz)."),
@@ -36,6 +37,10 @@ def label(
             table.add_row(info.name, info.level_of_theory, info.description)
         console.print(table)
         return
+    if store is None:
+        from thioglass.errors import ThioglassError
+
+        raise ThioglassError("give --store FOLDER: the label store the labels go to (only --list needs none)")
     from thioglass.io import iter_frames
     from thioglass.mlff.dataset import export_labels, import_labels, summarise
     from thioglass.reference.label import LabelStore, label_frames

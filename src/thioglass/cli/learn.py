@@ -31,9 +31,11 @@ def learn(
     from thioglass.learn.loop import Learner
     from thioglass.runinfo import RunSummary
 
-    settings = load_config(config)
+    from thioglass.locking import folder_lock
+
+    settings = load_config(config)  # checks every crystal, composition and cell size first
     summary = RunSummary("learn", {"config": str(config)})
-    with summary.stage("learn"):
+    with folder_lock(settings.workdir, what="learn"), summary.stage("learn"):
         if settings.workers > 1 or settings.scheduler:
             cluster = ClusterSettings(scheduler=settings.scheduler, workers=settings.workers, threads_per_worker=1)
             with get_client(cluster) as client:

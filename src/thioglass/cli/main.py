@@ -6,6 +6,7 @@ instant; numpy, ASE and the analysis code are imported inside each command.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -45,8 +46,10 @@ GROUPS = {"reference": "reference", "bench": "bench"}
 def _register() -> None:
     from importlib import import_module
 
+    from thioglass.cli.preflight import guard
+
     for name, (module, function) in COMMANDS.items():
-        app.command(name)(getattr(import_module(f"thioglass.cli.{module}"), function))
+        app.command(name)(guard(name, getattr(import_module(f"thioglass.cli.{module}"), function)))
     for name, module in GROUPS.items():
         app.add_typer(import_module(f"thioglass.cli.{module}").app, name=name)
 
@@ -55,12 +58,37 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app and turn user errors into one line and exit status 2."""
+    """Entry point: run the app and turn user errors into one line and exit status 2.
+
+    OS errors (a disk, a permission) and value errors that escape a command are shown the same way;
+    THIOGLASS_DEBUG=1 shows their traceback instead. Ctrl-C exits with 130 and says how to resume.
+    """
+    from thioglass.cli.preflight import Interrupted
+
     try:
         app()
+    except Interrupted as err:
+        print(f"\n{err}", file=sys.stderr)
+        sys.exit(130)
     except ThioglassError as err:
         print(f"Error: {err}", file=sys.stderr)
         sys.exit(2)
+    except (OSError, ValueError, MemoryError) as err:
+        if os.environ.get("THIOGLASS_DEBUG"):
+            raise
+        print(f"Error: {one_line(err)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def one_line(err: BaseException) -> str:
+    """An unexpected error as one line: what failed, on which file, and where to look further."""
+    if isinstance(err, MemoryError):
+        return "out of memory; use a smaller cell or fewer frames (THIOGLASS_DEBUG=1 shows where)"
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror}{where} (THIOGLASS_DEBUG=1 shows where)"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return f"{text[:300]} ({type(err).__name__}; THIOGLASS_DEBUG=1 shows the traceback)"
 
 
 if __name__ == "__main__":

@@ -63,6 +63,9 @@ class XYZReader:
         text = f"{n_atoms}\n" + "".join(body)
         try:
             atoms = ase.io.read(io.StringIO(text), format="extxyz")
+        except KeyError as err:  # ASE's symbol lookup: the file is fine, an element name is not
+            raise self._fail(f"unknown element {err.args[0]!r}; name atoms by element symbol (Li, Si, P, S, ...)") \
+                from None
         except Exception as err:  # ASE raises many types for malformed lines
             message = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise self._fail(f"cannot parse the frame ({message[:120]}); the file is corrupt") from None

@@ -129,6 +129,8 @@ def _selected(
             yield atoms
     except (EOFError, gzip.BadGzipFile) as err:
         raise ThioglassError(f"'{path}' is a damaged gzip file ({err}); recompress or unzip it") from None
+    if n_yielded == 0 and count_frames(path, fmt=fmt) == 0:
+        raise ThioglassError(f"'{path}' holds no frames (only blank lines); give a structure or trajectory file")
     if n_yielded == 0:
         raise ThioglassError(
             f"frame selection '{asked}' picks no frame of '{path}' ({count_frames(path, fmt=fmt)} frames); "
@@ -174,6 +176,9 @@ def _read_single(path: Path, fmt: str, types: tuple[str, ...] | None) -> Atoms:
             kwargs["Z_of_type"] = {i + 1: atomic_numbers[s] for i, s in enumerate(types)}
     try:
         atoms = ase.io.read(path, index=0, format=fmt, **kwargs)
+    except KeyError as err:  # ASE's symbol lookup: an element name it does not know
+        raise ThioglassError(f"'{path}' names an unknown element {err.args[0]!r}; name atoms by element symbol "
+                             "(Li, Si, P, S, ...)") from None
     except Exception as err:  # ASE raises many types for malformed files
         message = (str(err).splitlines() or [type(err).__name__])[0][:120]
         raise ThioglassError(
@@ -238,6 +243,8 @@ def _existing(path: Path | str) -> Path:
         raise ThioglassError(f"file '{path}' does not exist; check the path")
     if not path.is_file():
         raise ThioglassError(f"'{path}' is not a file; give a structure or trajectory file")
+    if path.stat().st_size == 0:
+        raise ThioglassError(f"'{path}' is empty (0 bytes); give a structure or trajectory file")
     return path
 
 

@@ -92,6 +92,39 @@ class LearnConfig:
             raise ThioglassError("reference_options must be a mapping, e.g. {encut_ev: 500, threads: 1}")
         if not self.exploration.systems:
             raise ThioglassError("exploration.systems is empty; list crystals (crystal:NAME) or glasses (glass:COMPOSITION:ATOMS)")
+        check_structures(self)
+
+
+def check_structures(config: LearnConfig) -> None:
+    """Every crystal name, glass composition and cell size of the config, checked before any work starts."""
+    from thioglass.build.crystals import crystal_info, parse_supercell
+    from thioglass.checks import check_atom_count
+    from thioglass.composition import parse_composition
+
+    def checked(where: str, check: Any, *args: Any) -> Any:
+        try:
+            return check(*args)
+        except ThioglassError as err:
+            raise ThioglassError(f"{where}: {err}") from None
+
+    for k, name in enumerate(config.initial.crystals):
+        checked(f"initial.crystals[{k}] '{name}'", crystal_info, name)
+    for k, composition in enumerate(config.initial.glasses):
+        checked(f"initial.glasses[{k}] '{composition}'", parse_composition, composition)
+    checked("initial.glass_atoms", check_atom_count, config.initial.glass_atoms, "a seed glass")
+    for k, system in enumerate(config.exploration.systems):
+        where = f"exploration.systems[{k}] '{system}'"
+        kind, _, rest = str(system).partition(":")
+        parts = rest.split(":")
+        if kind == "crystal" and parts[0] and len(parts) <= 2:
+            checked(where, crystal_info, parts[0])
+            if len(parts) == 2:
+                checked(where, parse_supercell, parts[1])
+        elif kind == "glass" and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) >= 2:
+            checked(where, parse_composition, parts[0])
+            checked(where, check_atom_count, int(parts[1]), "an exploration glass")
+        else:
+            raise ThioglassError(f"{where} is not crystal:NAME[:AxBxC] or glass:COMPOSITION:ATOMS (ATOMS at least 2)")
 
 
 _SECTIONS = {"initial": InitialData, "training": TrainingPlan, "exploration": ExplorationPlan, "selection": Selection}

@@ -17,6 +17,7 @@ from typing import Callable
 
 from ase import Atoms
 
+from thioglass.checks import check_deepmd_model
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
 from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, last_step, mark_stage_done, stage_done, stage_folders
@@ -43,6 +44,7 @@ class LammpsSettings:
         for path in self.model_paths:
             if not Path(path).is_file():
                 raise ThioglassError(f"model file {path} does not exist; train one or use the shipped default")
+            check_deepmd_model(path)  # a text file renamed .pb fails here, not after the MD has started
 
 
 def _package_dir(name: str) -> Path | None:

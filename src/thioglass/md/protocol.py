@@ -94,6 +94,13 @@ class QuenchSettings:
     dump_every_ps: float = 1.0
     seed: int = 1
 
+    def __post_init__(self) -> None:
+        from thioglass.checks import check_atom_count
+
+        check_atom_count(self.n_atoms, f"each replica of --atoms {self.n_atoms}")
+        if self.seed < 1:  # LAMMPS' velocity command takes positive seeds only
+            raise ThioglassError(f"--seed {self.seed} is not allowed for MD; give a whole number from 1 up")
+
     @property
     def cooling_ps(self) -> float:
         return (self.melt_k - self.final_k) / self.cooling_rate_k_per_s * 1e12

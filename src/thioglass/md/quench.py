@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from thioglass.errors import ThioglassError
+from thioglass.locking import locked_folder
 from thioglass.io.atomic import write_json
 from thioglass.md.jobs import (StepProgress, check_job_file, position_at, run_jobs, run_position,
                                stage_progress)
@@ -156,6 +157,7 @@ class QuenchResult:
                 "replicas": list(self.replicas), "failed": {str(k): v for k, v in self.failed.items()}}
 
 
+@locked_folder("out_dir", what="quench")
 def run_quench(composition: str, settings: QuenchSettings, potential: str | None, out_dir: str | Path,
                client: Any = None, *, threads: int = 2, checkpoint_every_steps: int = 1000,
                progress: ReplicaProgress | None = None) -> QuenchResult:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from thioglass.errors import ThioglassError
+from thioglass.locking import locked_folder
 from thioglass.io.atomic import write_bytes, write_json, write_text
 from thioglass.md.jobs import check_job_file
 from thioglass.workflow.settings import RunSettings
@@ -46,6 +47,7 @@ FIXED_BYTES = 50 * 2**20
 ELASTIC_MD_FRAMES = (1 + 12) * (10 + 1)
 
 
+@locked_folder("out_dir", what="run")
 def run_glass(composition: str, settings: RunSettings, potential: str | None, out_dir: Path | str, *,
               threads: int = 2, workers: int = 1, scheduler: str | None = None, skip: Iterable[str] = (),
               reporter: Reporter | None = None) -> dict:
