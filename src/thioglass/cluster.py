@@ -51,10 +51,30 @@ def get_client(settings: ClusterSettings = ClusterSettings()) -> Iterator[Any]:
         raise ThioglassError(f"cannot reach the Dask scheduler {scheduler} ({err}); is it running?") from None
     try:
         yield client
+    except BaseException:
+        # Ctrl-C or an error: a graceful close would wait for the running MD tasks to end (minutes).
+        # Killing the local workers stops their MD too (md/process.py), and the close is then quick.
+        if isinstance(cluster, LocalCluster):
+            kill_local_workers(cluster)
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def kill_local_workers(cluster: Any) -> None:
+    """SIGKILL the worker processes of a LocalCluster (their MD programs die with them)."""
+    import os
+    import signal
+
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _jobqueue_cluster(kind: str, settings: ClusterSettings) -> Any:

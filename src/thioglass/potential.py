@@ -111,6 +111,9 @@ def make_calculator(potential: str | None, *, threads: int = 2, **options: Any) 
         for key, value in deepmd_thread_environment(threads).items():
             if key != "OMP_NUM_THREADS":
                 os.environ.setdefault(key, value)
+        from thioglass.native_stderr import filter_native_stderr
+
+        filter_native_stderr()  # before DeePMD's libraries load: their CUDA probe prints on CPU machines
         from deepmd.calculator import DP
 
         return DP(model=model_path(potential))

@@ -63,7 +63,10 @@ def watch(pipe_fd: int, child: subprocess.Popen) -> int:
     while child.poll() is None:
         events = poller.poll(None if pidfd is not None else 200)
         if any(fd == pipe_fd for fd, _ in events):
-            stop(child)  # thioglass is gone: nobody will read what the program writes
+            # thioglass is gone: stop at once (SIGKILL). A grace period only lets the program append more
+            # to files a rerun may already be resuming; checkpoints are written to survive a kill anyway.
+            child.kill()
+            child.wait()
             return exit_code(child.returncode)
     return exit_code(child.returncode)
 

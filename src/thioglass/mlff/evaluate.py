@@ -18,6 +18,9 @@ def load_model(path: str):
     """A ``deepmd.infer.DeepPot`` for a frozen model file, loaded once per process."""
     if not Path(path).is_file():
         raise ThioglassError(f"model file {path} does not exist; train one or pass --model with a .pb file")
+    from thioglass.native_stderr import filter_native_stderr
+
+    filter_native_stderr()  # before DeePMD's libraries load: their CUDA probe prints on CPU machines
     from deepmd.infer import DeepPot
 
     try:
