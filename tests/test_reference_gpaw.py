@@ -156,12 +156,14 @@ def test_stress_is_the_strain_derivative_of_the_energy(gpaw):
 def test_label_store_records_a_gpaw_failure_and_resumes(tmp_path):
     # One SCF iteration cannot converge: the frame is recorded as failed with GPAW's reason, not fatal.
     store = LabelStore(tmp_path / "store")
-    options = dict(FAST, max_scf_iterations=1, setups_dir=str(tmp_path / "setups"))
+    options = dict(FAST, kspacing_inv_angstrom=0.8, max_scf_iterations=1, setups_dir=str(tmp_path / "setups"))
     report = label_frames([_li2s_rattled()], "gpaw-pbesol", store, options=options)
     assert (report.labelled, report.failed) == (0, 1)
     (failure,) = store.failures().values()
     assert "GPAW failed" in failure["error"] and "gpaw-pbesol/logs" in failure["error"]
-    assert list((tmp_path / "store" / "gpaw-pbesol" / "logs").glob("*.log"))
+    (log,) = (tmp_path / "store" / "gpaw-pbesol" / "logs").glob("*.log")
+    # VASP's Monkhorst-Pack (KGAMMA = .FALSE.): an odd grid is not shifted off Gamma.
+    assert "3 x 3 x 3 Monkhorst-Pack grid\n" in log.read_text()
     assert label_frames([_li2s_rattled()], "gpaw-pbesol", store, options=options).already_done == 1
 
 

@@ -31,7 +31,9 @@ def calculator(job, symbols):
     energy_tol = s["ediff_ev"] / max(1, nvalence(symbols, s["xc"]))
     # No Pulay-stress correction, as in VASP: at 500 eV GPAW's estimate of it changes the stress of Li2S by
     # 1e-5 eV/Å³ (0.002 GPa).
-    return GPAW(mode=PW(s["encut_ev"]), xc=s["xc"], kpts={"size": job["kpts"], "gamma": False},
+    # kpts without "gamma": the plain Monkhorst-Pack grid (odd sizes contain Gamma, even ones do not), which
+    # is VASP's KGAMMA = .FALSE.; ASE's "gamma": False would shift odd grids off Gamma as well.
+    return GPAW(mode=PW(s["encut_ev"]), xc=s["xc"], kpts={"size": job["kpts"]},
                 occupations={"name": s["smearing"], "width": s["smearing_width_ev"]},
                 convergence={"energy": energy_tol, "density": s["density_tolerance"]},
                 maxiter=s["max_scf_iterations"], txt="-")
