@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from thioglass.analysis.eos import fit_energy_volume, pressure_smoothness
+from thioglass.analysis.eos import fit_energy_volume, fit_pressure_volume, pressure_smoothness
 from thioglass.analysis.motifs import CRYSTAL_MOTIFS, motif_counts, motif_verdict
 from thioglass.errors import ThioglassError
 
@@ -65,6 +65,9 @@ def test_energy_volume_fit_recovers_the_bulk_modulus():
     assert fit["bulk_modulus_gpa"] == pytest.approx(45.0, rel=1e-3) and fit["inside_scan"]
     with pytest.raises(ThioglassError, match="at least 4"):
         fit_energy_volume(volumes[:3], energies[:3])
+    from_pressure = fit_pressure_volume(volumes, birch_murnaghan_pressure(volumes, b0=45.0))
+    assert from_pressure["bulk_modulus_gpa"] == pytest.approx(45.0, rel=0.02)
+    assert fit_pressure_volume(volumes, np.full(volumes.size, -0.1))["bulk_modulus_gpa"] is None  # unbound
 
 
 @pytest.mark.parametrize("crystal, expected", [

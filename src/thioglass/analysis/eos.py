@@ -54,6 +54,27 @@ def fit_energy_volume(volumes_angstrom3: Sequence[float], energies_ev: Sequence[
             "inside_scan": bool(v[0] <= v0 <= v[-1])}
 
 
+def fit_pressure_volume(volumes_angstrom3: Sequence[float], pressures_gpa: Sequence[float]) -> dict:
+    """Bulk modulus from P(V) itself: a quadratic fit, ``V0`` where it crosses zero (with a negative slope,
+    nearest the scan's middle), ``B = -V0 dP/dV`` there.
+
+    The stress-based counterpart of :func:`fit_energy_volume`: the two differ when relaxations at
+    neighbouring volumes end in different local minima (E jumps while P does not). None values when P
+    does not cross zero with a negative slope within half the scan's width of it (an unbound crystal).
+    """
+    v, p = _sorted_by_volume(volumes_angstrom3, pressures_gpa)
+    coefficients = np.polyfit(v, p, 2)
+    slope = np.polyder(coefficients)
+    width = v[-1] - v[0]
+    roots = [r.real for r in np.roots(coefficients) if abs(r.imag) < 1e-9 and v[0] - width / 2 <= r.real <= v[-1] + width / 2
+             and np.polyval(slope, r.real) < 0]
+    if not roots:
+        return {"volume_angstrom3": None, "bulk_modulus_gpa": None, "inside_scan": False}
+    v0 = min(roots, key=lambda r: abs(r - v.mean()))
+    return {"volume_angstrom3": float(v0), "bulk_modulus_gpa": float(-v0 * np.polyval(slope, v0)),
+            "inside_scan": bool(v[0] <= v0 <= v[-1])}
+
+
 def pressure_smoothness(volumes_angstrom3: Sequence[float], pressures_gpa: Sequence[float], *,
                         kink_tolerance: float = 0.5) -> dict:
     """Whether P(V) falls monotonically and without kinks.
