@@ -105,6 +105,7 @@ def arrhenius_fit(
     T_K: ArrayLike,
     values: ArrayLike,
     errors: ArrayLike | None = None,
+    *,
     quantity: str = "D",
     target_T_K: float = 300.0,
     carrier_density_per_cm3: float | None = None,

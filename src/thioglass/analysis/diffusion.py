@@ -269,6 +269,7 @@ def fit_diffusion(
     msd_A2: ArrayLike,
     n_independent: ArrayLike | None = None,
     per_atom_msd_A2: ArrayLike | None = None,
+    *,
     settings: DiffusionFitSettings | None = None,
 ) -> dict:
     """Diffusion coefficient from the linear (diffusive) part of an MSD curve.

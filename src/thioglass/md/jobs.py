@@ -122,11 +122,10 @@ def run_position(workdir: Path | str, protocol: Protocol) -> RunPosition:
 
 def stage_progress(protocol: Protocol, progress: StepProgress) -> Callable[[str, int, int], None]:
     """An engine callback ``(stage, step, stage_steps)`` that reports steps over the whole protocol."""
-    offsets, total, done = {}, 0, 0
+    offsets, total = {}, 0
     for stage in protocol.stages:
-        offsets[stage.name] = done
-        done += stage.steps(protocol.timestep_fs)
-    total = done
+        offsets[stage.name] = total
+        total += stage.steps(protocol.timestep_fs)
     return lambda stage, step, _stage_steps: progress(offsets[stage] + step, total)
 
 

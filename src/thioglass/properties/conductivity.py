@@ -149,7 +149,7 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
         steps.update(atoms, mask)
         volumes.append(atoms.get_volume())
     curve = msd.result()
-    result = fit_diffusion(curve.lag_ps, curve.msd_A2, curve.n_independent, curve.per_atom_msd_A2, fit)
+    result = fit_diffusion(curve.lag_ps, curve.msd_A2, curve.n_independent, curve.per_atom_msd_A2, settings=fit)
     volume = float(np.mean(volumes))
     density = number_density_per_cm3(n_carriers, volume)
     sigma = nernst_einstein(result["D_cm2_s"], density, temperature_k)
