@@ -12,8 +12,9 @@ Run folder of one protocol (both engines write it)::
 
 Job folders (``thioglass run``, ``thioglass quench``) record their inputs in ``job.json``; a rerun
 must match them (:func:`check_job_file`). Folder locks are not here: they live in
-:mod:`thioglass.locking` (``locked_folder`` on each command's entry point), and external programs
-(LAMMPS, ``dp``) start in :mod:`thioglass.md.process`, the one place a process is launched.
+:mod:`thioglass.locking`, taken where a command starts and on a LAMMPS stage folder while it runs;
+external programs (LAMMPS, ``dp``) start in :mod:`thioglass.md.process`, the one place a process is
+launched.
 
 Progress is read from the run files (:func:`run_position`), so a job on a Dask worker needs no
 callback across processes. :func:`run_jobs` runs a list of jobs with one failure policy: a job
