@@ -6,7 +6,8 @@ Per crystal (the library's cell, ``out/minimum/<crystal>/``, every step cached i
 2. the model's energy, forces and stress at that geometry, beside the reference's;
 3. the model's own relaxed cell from there: lattice lengths and density against the reference's;
 4. a volume scan over ±``eos_volume_range`` of the reference's cell (shape kept, positions relaxed) with
-   both: Birch-Murnaghan bulk modulus and the smoothness of P(V) (:mod:`thioglass.analysis.eos`);
+   both: the bulk modulus from E(V) (Birch-Murnaghan) and from P(V), and the smoothness of P(V)
+   (:mod:`thioglass.analysis.eos`);
 5. the static elastic tensor of both (:class:`thioglass.properties.elastic_static.ElasticStep`, the route of
    ``thioglass elastic``), for the crystals in ``elastic_crystals``.
 """

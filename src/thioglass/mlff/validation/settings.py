@@ -25,7 +25,7 @@ class ValidationSettings:
     Crystals at the reference's minimum (check 2)
         ``minimum_crystals``; full relaxations to ``relax_fmax_ev_per_angstrom`` in ``relax_max_steps``;
         a scan of ``eos_points`` volumes over ``±eos_volume_range`` of the reference's cell (positions
-        relaxed, shape kept) for the bulk modulus and the smoothness check; the static elastic tensor
+        relaxed, shape kept) for the bulk modulus (from E(V) and from P(V)) and the smoothness check; the static elastic tensor
         of ``elastic_crystals`` at ``elastic_strain``.
     Bonding motifs (check 3)
         ``motif_crystals`` at ``motif_temperatures_k``: the model's NVT run of ``model_md_ps`` beside the
