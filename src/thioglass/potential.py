@@ -77,13 +77,14 @@ def model_path(potential: str | None) -> str:
 
 def check_reference(spec: str) -> None:
     """Fail early, with one line, on a potential that is neither a model file nor a calculator."""
-    from thioglass.reference.calculators import REFERENCES
+    from thioglass.reference.calculators import DFT_REFERENCES, REFERENCES
 
-    if spec in REFERENCES or spec == "vasp":
+    names = [*REFERENCES, *DFT_REFERENCES]  # the registry decides which names exist
+    if spec in names or spec == "vasp":
         return
     if not spec.startswith("ase:"):
         raise ThioglassError(f"unknown potential '{spec}'; give a DeePMD model file (.pb), a reference name "
-                             f"({', '.join(REFERENCES)}) or ase:package.module:ClassName")
+                             f"({', '.join(names)}) or ase:package.module:ClassName")
     parts = spec.split(":")
     if len(parts) != 3:
         raise ThioglassError(f"'{spec}' is not of the form ase:package.module:ClassName, "
