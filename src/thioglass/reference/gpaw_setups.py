@@ -106,8 +106,9 @@ def _generate(runtime: GpawRuntime, xc: str, symbols: list[str], folder: Path, m
 
     command = [runtime.python, "-I", "-c", _GENERATOR, "-f", xc, *symbols]
     with tempfile.TemporaryDirectory(dir=folder, prefix=".generating-") as tmp:
-        with open(Path(tmp) / "gpaw-setup.log", "w") as log:
-            status = subprocess.run(command, cwd=tmp, stdout=log, stderr=subprocess.STDOUT).returncode
+        from thioglass.md.process import run_process  # dies with thioglass, like every external program
+
+        status = run_process(command, cwd=tmp, log_path=Path(tmp) / "gpaw-setup.log")
         made = {s: Path(tmp) / f"{s}.{xc}" for s in symbols}
         if status != 0 or not all(p.is_file() for p in made.values()):
             tail = (Path(tmp) / "gpaw-setup.log").read_text().strip().splitlines()[-1:] or ["no output"]
