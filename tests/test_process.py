@@ -124,3 +124,10 @@ def test_exit_status_and_ctrl_c(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_process(["sleep", "300"], cwd=tmp_path / "marker", on_tick=interrupt, tick_s=0.2)
     assert not _sleepers(tmp_path / "marker")
+
+
+def test_a_program_inherits_only_the_locks_above_its_folder(tmp_path):
+    with folder_lock(tmp_path / "run"), folder_lock(tmp_path / "run" / "stage_a"), folder_lock(tmp_path / "b"):
+        assert len(held_lock_fds()) == 3
+        assert len(held_lock_fds(within=tmp_path / "run" / "stage_a")) == 2
+        assert len(held_lock_fds(within=tmp_path / "run" / "stage_c")) == 1

@@ -43,10 +43,16 @@ _held: dict[Path, list[Any]] = {}  # folder -> [descriptor, depth, created here]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def held_lock_fds() -> tuple[int, ...]:
-    """Descriptors of the folder locks this process holds (inherited by the programs it starts)."""
+def held_lock_fds(within: Path | str | None = None) -> tuple[int, ...]:
+    """Descriptors of the folder locks this process holds (inherited by the programs it starts).
+
+    ``within``: only the locks of that folder and the folders above it (where a program started
+    there writes), so that a program does not keep another thread's stage folder locked.
+    """
+    inside = Path(within).resolve() if within is not None else None
     with _guard:
-        return tuple(entry[0] for entry in _held.values())
+        return tuple(entry[0] for folder, entry in _held.items()
+                     if inside is None or inside == folder or folder in inside.parents)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ class ManagedProcess:
     def __init__(self, command: Sequence[str], *, cwd: Path | str, env: Mapping[str, str] | None = None,
                  log_path: Path | str | None = None) -> None:
         read_fd, self._alive_fd = os.pipe()  # both ends close-on-exec; read_fd is passed explicitly
-        holds = held_lock_fds()
+        holds = held_lock_fds(within=cwd)
         argv = [sys.executable, "-I", "-S", str(WATCHDOG), str(read_fd),
                 ",".join(map(str, holds)) or "-", "--", *command]
         log = open(log_path, "ab") if log_path is not None else None
