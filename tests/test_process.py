@@ -131,3 +131,13 @@ def test_a_program_inherits_only_the_locks_above_its_folder(tmp_path):
         assert len(held_lock_fds()) == 3
         assert len(held_lock_fds(within=tmp_path / "run" / "stage_a")) == 2
         assert len(held_lock_fds(within=tmp_path / "run" / "stage_c")) == 1
+
+
+def test_a_folder_nothing_was_written_to_is_not_left_behind(tmp_path):
+    with pytest.raises(ThioglassError, match="bad input"):
+        with folder_lock(tmp_path / "new" / "run"):
+            raise ThioglassError("bad input")
+    assert not (tmp_path / "new" / "run").exists()
+    with folder_lock(tmp_path / "kept") as folder:
+        (folder / "result.json").write_text("{}")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [".thioglass.lock", "result.json"]

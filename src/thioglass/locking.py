@@ -94,12 +94,20 @@ def _leave(folder: Path) -> None:
     owner = read_owner(folder)
     if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
         (folder / OWNER_NAME).unlink(missing_ok=True)
-    if entry[2] and {p.name for p in folder.iterdir()} == {LOCK_NAME}:
-        # Nothing was written (an input error after the lock): leave no empty folder behind.
+    if entry[2] and _only_the_lock_in(folder):
+        # Nothing was written (an input error after the lock): leave no empty folder behind. A waiter
+        # that locked the unlinked file sees that and locks the new one (_still_linked).
         (folder / LOCK_NAME).unlink(missing_ok=True)
         _remove_empty(folder)
     # Closing (not unlocking) leaves the lock to any MD program still holding an inherited copy.
     os.close(entry[0])
+
+
+def _only_the_lock_in(folder: Path) -> bool:
+    try:
+        return {p.name for p in folder.iterdir()} == {LOCK_NAME}
+    except OSError:
+        return False
 
 
 def _remove_empty(folder: Path) -> None:
@@ -128,21 +136,35 @@ def locked_folder(parameter: str, what: str) -> Callable[[F], F]:
 
 
 def _acquire(folder: Path, what: str, wait_s: float) -> int:
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = _open_lock_file(folder)
+        try:
+            if _lock_or_wait(fd, folder, deadline) and _still_linked(fd, folder):
+                _write_owner(folder, what)
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the holder removed the lock file (and its empty folder) as it left: lock the new one
+
+
+def _lock_or_wait(fd: int, folder: Path, deadline: float) -> bool:
     from filelock import lock_descriptor
 
-    fd = _open_lock_file(folder)
-    deadline = time.monotonic() + wait_s
+    while not lock_descriptor(fd, blocking=False):
+        owner = read_owner(folder)
+        if _alive(owner) or time.monotonic() > deadline:
+            raise ThioglassError(busy_message(folder, owner))
+        time.sleep(0.2)  # the holder is dead; its MD programs are being stopped
+    return True
+
+
+def _still_linked(fd: int, folder: Path) -> bool:
     try:
-        while not lock_descriptor(fd, blocking=False):
-            owner = read_owner(folder)
-            if _alive(owner) or time.monotonic() > deadline:
-                raise ThioglassError(busy_message(folder, owner))
-            time.sleep(0.2)  # the holder is dead; its MD programs are being stopped
-        _write_owner(folder, what)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        return os.stat(folder / LOCK_NAME).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _open_lock_file(folder: Path) -> int:
