@@ -126,17 +126,19 @@ def test_forces_are_minus_the_energy_gradient(gpaw):
 
 @needs_gpaw
 def test_stress_is_the_strain_derivative_of_the_energy(gpaw):
-    calc, folder = gpaw
+    _, folder = gpaw
+    # A 3x3x3 grid (contains Gamma): here xx and xy agree with the finite differences to 3-4e-5 eV/Å³. On
+    # the shifted 2x2x2 grid GPAW 22.8's stress is 2-3e-4 eV/Å³ (0.03-0.05 GPa) off them, LDA and PBEsol
+    # alike: far below the 0.3 GPa the references are judged at, but not a clean test.
+    options = dict(FAST, kspacing_inv_angstrom=0.8, directory=str(folder / "work"), setups_dir=str(folder / "setups"))
+    calc = cached_calculator("gpaw-pbesol", freeze_options(options))
     atoms = _li2s_rattled()
     atoms.calc = calc
     stress = atoms.get_stress(voigt=False)
     volume = atoms.get_volume()
     step = 0.004
-    # Voigt components xx (volume change) and xy (shear): sigma_ij = (1/V) dE/d(eps_ij), symmetric strain.
-    # Measured on this cell: xy agrees to 2e-5 eV/Å³; xx is 2-3e-4 eV/Å³ (0.03-0.045 GPa) off with GGAs (PBE
-    # and PBEsol alike, at 250 and 500 eV, also with a fixed plane-wave basis) and 6e-5 with LDA, a small
-    # inexactness of GPAW 22.8's GGA stress, far below the 0.3 GPa the references are judged at.
-    for (i, j), tolerance in [((0, 0), 5e-4), ((0, 1), 1e-4)]:
+    # xx (a volume change) and xy (a shear): sigma_ij = (1/V) dE/d(eps_ij) for a symmetric strain.
+    for i, j in [(0, 0), (0, 1)]:
         strain = np.zeros((3, 3))
         strain[i, j] = strain[j, i] = step if i == j else step / 2  # shear: eps_xy = eps_yx = step/2
         energies = []
@@ -145,7 +147,7 @@ def test_stress_is_the_strain_derivative_of_the_energy(gpaw):
             strained.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + sign * strain), scale_atoms=True)
             energies.append(_energy(strained, calc))
         numeric = (energies[0] - energies[1]) / (2 * step) / volume
-        assert numeric == pytest.approx(stress[i, j], abs=tolerance)  # eV/Å³; 5e-4 is 0.08 GPa
+        assert numeric == pytest.approx(stress[i, j], abs=1e-4)  # eV/Å³ (0.016 GPa); |stress| ~ 0.01
     # The log went to the working folder, one file per frame; the datasets' generation is recorded.
     assert list((folder / "work" / "logs").glob("*.log"))
     record = json.loads((folder / "setups" / "generation.json").read_text())
