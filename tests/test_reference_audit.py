@@ -9,8 +9,8 @@ from ase.io import write
 
 from thioglass.errors import ThioglassError
 from thioglass.mlff.dataset import export_labels
-from thioglass.reference.audit import (AuditFrame, audit_references, energy_differences, load_audit, markdown_table,
-                                       score, slope_through_origin)
+from thioglass.reference.audit import (AuditFrame, audit_references, energy_differences, load_audit, markdown_groups,
+                                       markdown_table, score, slope_through_origin)
 from thioglass.reference.label import LabelStore, label_frames
 
 EMT = "ase:ase.calculators.emt:EMT"
@@ -49,6 +49,9 @@ def test_partly_labelled_set_is_scored_on_its_labelled_frames(audit_files):
     assert row["pressure_error_rmse_gpa"] == pytest.approx(0, abs=1e-6)
     assert row["energy_difference_ratio"] == pytest.approx(1.0)
     assert f"| {EMT} | 1.00 | 0.000 |" in markdown_table(result)
+    # The ideal frame is static, the rattled one thermal: each group is scored on its own frames.
+    assert {g: s["frames"] for g, s in row["by_group"].items()} == {"thermal": 1, "static": 1}
+    assert f"| {EMT} | 1.00 / 0.000 | +0.00 | +0.00 / 0.00 |" in markdown_groups(result)
 
 
 def test_softened_reference_shows_its_slope_and_energy_ratio():

@@ -67,13 +67,14 @@ def audit(
     from rich.console import Console
 
     from thioglass.io.atomic import write_json
-    from thioglass.reference.audit import audit_references, load_audit, markdown_table
+    from thioglass.reference.audit import audit_references, load_audit, markdown_groups, markdown_table
     from thioglass.reference.calculators import REFERENCES
 
     chosen = references.split(",") if references else list(REFERENCES)
     audit_frames = load_audit(frames, labels)
     result = audit_references(chosen, audit_frames)
     write_json(json_out, result, indent=1)
-    json_out.with_suffix(".md").write_text(markdown_table(result) + "\n")
+    json_out.with_suffix(".md").write_text(markdown_table(result) + "\n\n" + markdown_groups(result) + "\n")
     Console().print(markdown_table(result))
+    Console().print(markdown_groups(result))
     Console().print(f"{result['frames']} labelled frames ({result['atoms']} atoms) of {len(result['systems'])} systems")

@@ -158,9 +158,36 @@ def audit_references(references: Sequence[str], frames: Sequence[AuditFrame]) ->
     families: dict[str, int] = defaultdict(int)
     for frame in frames:
         families[frame.tags.get("system", "?")] += 1
+    scores = {}
+    for reference in references:
+        predicted = predict(reference, frames)
+        scores[reference] = score(frames, predicted)
+        scores[reference]["by_group"] = {
+            group: score([frames[i] for i in members], [predicted[i] for i in members])
+            for group, members in groups(frames).items() if members}
     return {"frames": len(frames), "atoms": int(sum(len(f.atoms) for f in frames)),
-            "systems": dict(sorted(families.items())),
-            "references": {r: score(frames, predict(r, frames)) for r in references}}
+            "systems": dict(sorted(families.items())), "references": scores}
+
+
+def groups(frames: Sequence[AuditFrame]) -> dict[str, list[int]]:
+    """Frames by what moves the atoms: MD (thermal crystals, glasses) or a static cell (ideal, strained)."""
+    out: dict[str, list[int]] = {"thermal": [], "static": []}
+    for i, frame in enumerate(frames):
+        out["thermal" if frame.tags.get("kind") in ("thermal", "glass") else "static"].append(i)
+    return out
+
+
+def markdown_groups(result: dict[str, Any]) -> str:
+    """Forces on the MD frames and pressure on the static ones, per reference."""
+    lines = ["| reference | thermal frames: force slope / RMSE eV/Å | thermal: pressure error GPa | "
+             "static frames (ideal, strained): pressure error mean / RMSE GPa |", "|---|---|---|---|"]
+    for name, row in result["references"].items():
+        thermal, static = row["by_group"].get("thermal"), row["by_group"].get("static")
+        cells = [f"{thermal['force_slope']:.2f} / {thermal['force_rmse_ev_per_angstrom']:.3f}" if thermal else "-",
+                 f"{thermal['pressure_error_mean_gpa']:+.2f}" if thermal else "-",
+                 f"{static['pressure_error_mean_gpa']:+.2f} / {static['pressure_error_rmse_gpa']:.2f}" if static else "-"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(result: dict[str, Any]) -> str:
