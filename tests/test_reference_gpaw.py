@@ -97,7 +97,7 @@ def gpaw(tmp_path_factory):
 
 
 def _li2s_rattled() -> Atoms:
-    atoms = bulk("Li2S", "fluorite", a=5.6)  # primitive, 3 atoms
+    atoms = bulk("SLi2", "fluorite", a=5.6)  # antifluorite primitive cell: S on the fcc site (ASE puts the first symbol there)
     atoms.rattle(0.08, seed=3)
     return atoms
 
@@ -127,9 +127,10 @@ def test_forces_are_minus_the_energy_gradient(gpaw):
 @needs_gpaw
 def test_stress_is_the_strain_derivative_of_the_energy(gpaw):
     _, folder = gpaw
-    # A 3x3x3 grid (contains Gamma): here xx and xy agree with the finite differences to 3-4e-5 eV/Å³. On
-    # the shifted 2x2x2 grid GPAW 22.8's stress is 2-3e-4 eV/Å³ (0.03-0.05 GPa) off them, LDA and PBEsol
-    # alike: far below the 0.3 GPa the references are judged at, but not a clean test.
+    # GPAW 22.8's stress and the finite differences of its energy agree to 0.4-3e-4 eV/Å³ (0.01-0.05 GPa,
+    # under 2 % here) depending on the cell and the k-grid (measured on this cell and a shifted 2x2x2 grid,
+    # LDA and PBEsol alike); 5e-4 eV/Å³ (0.08 GPa) is far below the 0.3 GPa the references are judged at and
+    # still catches a wrong sign, unit, volume factor or Voigt order.
     options = dict(FAST, kspacing_inv_angstrom=0.8, directory=str(folder / "work"), setups_dir=str(folder / "setups"))
     calc = cached_calculator("gpaw-pbesol", freeze_options(options))
     atoms = _li2s_rattled()
@@ -147,7 +148,7 @@ def test_stress_is_the_strain_derivative_of_the_energy(gpaw):
             strained.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + sign * strain), scale_atoms=True)
             energies.append(_energy(strained, calc))
         numeric = (energies[0] - energies[1]) / (2 * step) / volume
-        assert numeric == pytest.approx(stress[i, j], abs=1e-4)  # eV/Å³ (0.016 GPa); |stress| ~ 0.01
+        assert numeric == pytest.approx(stress[i, j], abs=5e-4)  # eV/Å³; |stress| ~ 0.01-0.02 here
     # The log went to the working folder, one file per frame; the datasets' generation is recorded.
     assert list((folder / "work" / "logs").glob("*.log"))
     record = json.loads((folder / "setups" / "generation.json").read_text())
@@ -174,10 +175,12 @@ def test_label_store_records_a_gpaw_failure_and_resumes(tmp_path):
 def test_paper_settings_label_li2s(tmp_path):
     # The paper's settings on the 3-atom Li2S cell: 500 eV, 4x4x4 Monkhorst-Pack, converged stress.
     store = LabelStore(tmp_path / "store")
-    atoms = bulk("Li2S", "fluorite", a=5.70)
+    atoms = bulk("SLi2", "fluorite", a=5.70)  # antifluorite: S at 0, Li at +-1/4
     report = label_frames([atoms], "gpaw-pbesol", store, options={"setups_dir": str(tmp_path / "setups")})
     assert report.labelled == 1
     _, label = store.load(store.keys()[0])
     assert np.abs(label.forces_ev_per_angstrom).max() < 1e-3  # every atom on an inversion centre
     pressure_gpa = -np.trace(-label.virial_ev / atoms.get_volume()) / 3 * 160.21766
-    assert abs(pressure_gpa) < 3.0  # PBEsol's Li2S lattice is within ~1 % of 5.70 Å
+    # The bundled cell (a = 5.670 Å) labels at -0.2 GPa, so 5.70 Å is slightly expanded: about -1 GPa. (Li at the
+    # fcc site instead, bulk("Li2S", "fluorite"), is another structure and gives -3.4 GPa.)
+    assert -2.0 < pressure_gpa < 0.0
