@@ -169,3 +169,29 @@ def test_two_runs_into_one_folder(tmp_path):
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert "quench: done before" in out and "structure: done before" in out
+
+
+def test_a_busy_store_can_be_exported_but_not_labelled_into(cli, files, tmp_path):
+    """A long labelling campaign is committed at milestones: export reads beside the job that holds the store."""
+    from ase.io import read
+
+    from thioglass.reference.label import Label, LabelStore, frame_key
+
+    store = tmp_path / "store"
+    atoms = read(files / "li.extxyz")
+    LabelStore(store).save(frame_key(atoms), atoms, Label(-1.5, atoms.positions * 0, None))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom thioglass.locking import folder_lock\n"
+        f"with folder_lock({str(store)!r}, what='label'):\n    print('held', flush=True)\n    time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, err = cli("label", "--store", str(store), "--export", str(tmp_path / "out.extxyz"))
+        assert code in (0, None), err
+        assert len(read(tmp_path / "out.extxyz", ":")) == 1
+        assert not (store / "summary.json").exists(), "an export must not overwrite the running job's summary"
+        code, err = cli("label", str(files / "li.extxyz"), "--store", str(store), "-r", "ase:ase.calculators.emt:EMT")
+        assert code == 2 and f"(PID {holder.pid}" in err, err
+    finally:
+        holder.kill()
+        holder.wait()

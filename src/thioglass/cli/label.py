@@ -64,8 +64,9 @@ def label(
         summary.add_output("export", export)
     stats = summarise(target)
     console.print(f"store {store}: {stats['frames']} labelled frames, {stats['failed']} failed")
-    summary.add_output("store", store)
-    summary.write(store / "summary.json")
+    if structures or import_file:  # an export-only call must not overwrite the running job's summary
+        summary.add_output("store", store)
+        summary.write(store / "summary.json")
 
 
 def parse_options(items: list[str]) -> dict:

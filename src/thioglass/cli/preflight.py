@@ -97,6 +97,10 @@ def lock_target(name: str, kwargs: dict[str, Any]) -> tuple[Path, str] | None:
     """(folder, what) to lock for command ``name``, or None."""
     if name == "elastic":
         return (elastic_workdir(kwargs), "elastic") if kwargs.get("route") in ("md", "both") else None
+    if name == "label" and not (kwargs.get("structures") or kwargs.get("import_file")):
+        # Listing or exporting only reads finished labels (each written atomically), so it may run beside
+        # the labelling job that holds the store: that is how a long campaign is committed at milestones.
+        return None
     if name in LOCKED and kwargs.get(LOCKED[name][0]) is not None:
         return Path(kwargs[LOCKED[name][0]]), LOCKED[name][1]
     return None
