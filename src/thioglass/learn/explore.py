@@ -11,6 +11,7 @@ from ase import Atoms
 
 from thioglass.errors import ThioglassError
 from thioglass.learn.config import ExplorationPlan, InitialData, Selection
+from thioglass.mlff.ensemble import read_deviation
 
 
 def start_structure(system: str, seed: int) -> Atoms:
@@ -78,14 +79,6 @@ def exploration_tasks(plan: ExplorationPlan) -> list[ExploreTask]:
         name = f"{len(tasks):03d}_{system.replace(':', '_')}_{ens}_{t:g}K_{p:g}bar_{eps:+g}"
         tasks.append(ExploreTask(name, system, float(t), float(p), float(eps), ens))
     return tasks
-
-
-def read_deviation(path: str | Path) -> dict[int, float]:
-    """sigma_f_max by timestep from LAMMPS' ``model_devi.out`` (column max_devi_f)."""
-    table = np.loadtxt(path, ndmin=2)
-    if table.size == 0:
-        return {}
-    return {int(row[0]): float(row[4]) for row in table}
 
 
 @dataclass(frozen=True)
