@@ -57,10 +57,21 @@ def run(
     folder = out or Path("runs") / f"{label}-{preset}"
     check_inputs(label, potential, config.quench)  # before the live display, so an error is one clean line
     console = Console()
+    print_domain_check(console, label, potential)
     with RichReporter(console) as reporter:
         results = run_glass(label, config, potential, folder, threads=threads, workers=workers, scheduler=scheduler,
                             skip=[skip] if skip else [], reporter=reporter)
     print_results(console, results, folder)
+
+
+def print_domain_check(console, label: str, potential: str | None) -> None:
+    """Where the composition lies on the shipped model's domain map: a warning outside its trusted region."""
+    from thioglass.workflow.domain_map import domain_check
+
+    check = domain_check(label, potential)
+    if check is not None:
+        style = "[yellow]warning:[/yellow]" if check.level == "warning" else "[dim]note:[/dim]"
+        console.print(f"{style} {check.text}", highlight=False)
 
 
 def collect_overrides(settings: list[str] | None, replicas: int | None, atoms: int | None,
