@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from thioglass.cli.options import OutDir, Potential, Scheduler, Seed, Threads, Workers
+from thioglass.cli.options import Ensemble, OutDir, Potential, Scheduler, Seed, Threads, Workers
 
 
 def conductivity(
@@ -29,6 +29,7 @@ def conductivity(
     frames: str = typer.Option(":", "--frames", help="With --from-trajectory: START:STOP:STEP of the frames used."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write msd.png and arrhenius.png."),
     potential: Potential = None,
+    ensemble: Ensemble = None,
     threads: Threads = 2,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -63,8 +64,13 @@ def conductivity(
         settings = ConductivitySettings(temps, production_ps=ps, equilibrate_ps=equilibrate_ps,
                                         dump_every_ps=dump_every_ps, timestep_fs=timestep_fs, seed=seed,
                                         fit=DiffusionFitSettings(seed=seed))
+        from thioglass.cli.deviation import resolve_ensemble
+        from thioglass.md.results import deviation_by_stage
+
+        members = resolve_ensemble(console, potential, ensemble)
         with summary.stage("md_and_analysis"):
-            result = _run(Path(paths[0]), settings, out, potential, threads, workers, scheduler, console)
+            result = _run(Path(paths[0]), settings, out, potential, threads, workers, scheduler, console, members)
+        result["model_deviation"] = deviation_by_stage(out, "conductivity", per_run=True)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "conductivity.json"
     write_json(json_path, result, indent=1)
@@ -79,6 +85,9 @@ def conductivity(
     for warning in result["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     _print(result, json_path)
+    from thioglass.cli.deviation import print_deviation
+
+    print_deviation(console, result.get("model_deviation"))
 
 
 def _split(values: list[str]) -> tuple[list[str], list[str]]:
@@ -132,14 +141,14 @@ def _progress_bar(console):
 
 
 def _run(structure: Path, settings, out: Path, potential: str | None, threads: int, workers: int,
-         scheduler: str | None, console) -> dict:
+         scheduler: str | None, console, ensemble: tuple[str, ...] | None = None) -> dict:
     from thioglass.cluster import dask_client
     from thioglass.io import read_frame
     from thioglass.md.engine import make_engine
     from thioglass.properties.conductivity import ConductivityWorkflow
 
     atoms = read_frame(structure)
-    engine = make_engine(potential, threads)
+    engine = make_engine(potential, threads, ensemble=ensemble)
     with _progress_bar(console) as bar, dask_client(workers, scheduler) as client:
         tasks: dict[str, int] = {}
 

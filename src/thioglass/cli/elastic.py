@@ -8,7 +8,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from thioglass.cli.options import Potential, Scheduler, Seed, Threads, Workers
+from thioglass.cli.options import Ensemble, Potential, Scheduler, Seed, Threads, Workers
 
 ROUTES = ("static", "md")  # and "both"; as thioglass.properties.elastic.ROUTES, kept here for a fast --help
 
@@ -17,6 +17,7 @@ def elastic(
     structure: Path = typer.Argument(..., help="Periodic structure (extxyz, POSCAR, CIF, LAMMPS data; last frame)."),
     json_out: Path = typer.Option(..., "--json", help="Where to write the results (JSON)."),
     potential: Potential = None,
+    ensemble: Ensemble = None,
     route: str = typer.Option("static", "--route", help="static (relax, strain, stress), md (stress averaged over "
                               "NVT at temperature, the paper's route for glasses) or both."),
     strain: float = typer.Option(0.01, "--strain", help="Strain in each of the 6 Voigt directions (both signs)."),
@@ -62,12 +63,17 @@ def elastic(
     md = (ElasticMDSettings(temperature_k=temperature, strain=strain, reference_ps=reference_ps,
                             equilibrate_ps=equilibrate_ps, production_ps=md_ps, n_blocks=blocks,
                             timestep_fs=timestep_fs, seed=seed) if "md" in names else None)
+    from thioglass.cli.deviation import print_deviation, resolve_ensemble
+    from thioglass.md.results import deviation_by_stage
+
+    members = resolve_ensemble(console, potential, ensemble) if "md" in names else None
     for name in names:
         with summary.stage(name), _display(name, console, workers, scheduler) as (client, progress):
             routes[name] = elastic_by_route(name, atoms, potential, static=static, md=md, workdir=workdir,
-                                            threads=threads, client=client, progress=progress)
+                                            threads=threads, client=client, progress=progress, ensemble=members)
     if "md" in routes:
         summary.add_output("md_runs", workdir)
+        routes["md"]["model_deviation"] = deviation_by_stage(workdir, "elastic")
     primary = "md" if "md" in routes else "static"
     result = {**routes[primary], "route": primary, "routes": routes,
               "input": {"structure": str(structure), "potential": potential, "n_atoms": len(atoms)}}
@@ -75,6 +81,7 @@ def elastic(
     summary.add_output("json", json_out)
     summary.write(json_out.with_name(f"{json_out.stem}.summary.json"))
     _print(routes, json_out)
+    print_deviation(console, routes.get("md", {}).get("model_deviation"))
 
 
 @contextmanager

@@ -22,6 +22,15 @@ Potential = Annotated[
         "ase:package.module:Class (runs in ASE MD). Default: the shipped model.",
     ),
 ]
+Ensemble = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ensemble",
+        help="Ensemble members of a --potential MODEL.pb, comma separated (m1.pb,m2.pb; same elements, other "
+        "seeds): every MD stage records their force deviation and warns outside the trust window. The shipped "
+        "model brings its own.",
+    ),
+]
 Threads = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for each MD run (OpenMP/torch). "
                                       "Cells of a few hundred atoms run faster on one: then give every core a "
                                       "worker (--workers 2 --threads 1 on 2 cores).")]

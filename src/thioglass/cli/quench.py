@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from thioglass.cli.options import OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers
+from thioglass.cli.options import Ensemble, OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers
 from thioglass.cluster import dask_client
 
 
@@ -32,6 +32,7 @@ def quench(
     dump_every_ps: Annotated[Optional[float], _setting("--dump-every-ps", "Trajectory frame interval in ps")] = None,
     seed: Seed = None,
     potential: Potential = None,
+    ensemble: Ensemble = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
     threads: Threads = 2,
@@ -54,10 +55,16 @@ def quench(
                            seed=seed)
     stages = melt_quench(settings).stages  # also checks the overrides (positive durations, temperatures)
     check_inputs(composition, potential, settings)  # one-line errors before any cluster or progress bar starts
+    from rich.console import Console
+
+    from thioglass.cli.deviation import print_deviation, resolve_ensemble
+
+    members = resolve_ensemble(Console(), potential, ensemble)
     with _Bars(stages, settings) as bars, dask_client(min(workers, settings.replicas), scheduler) as client:
         result = run_quench(composition, settings, potential, out, client, threads=threads,
-                            checkpoint_every_steps=checkpoint_every, progress=bars.update)
+                            checkpoint_every_steps=checkpoint_every, progress=bars.update, ensemble=members)
     _print_table(result, out)
+    print_deviation(Console(), result.model_deviation)
 
 
 class _Bars:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from thioglass.cli.options import Potential, Preset, Scheduler, Seed, Threads, Workers
+from thioglass.cli.options import Ensemble, Potential, Preset, Scheduler, Seed, Threads, Workers
 
 Settings = Annotated[
     Optional[list[str]],
@@ -30,6 +30,7 @@ def run(
     composition: Annotated[str, typer.Argument(help="Mol % of Li2S, SiS2, P2S5, e.g. 75Li2S-25P2S5.")],
     preset: Preset = "quick",
     potential: Potential = None,
+    ensemble: Ensemble = None,
     replicas: Replicas = None,
     atoms: Atoms = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default runs/<composition>-<preset>); "
@@ -47,6 +48,7 @@ def run(
     summary.json and a self-contained report.html. Rerun the same command to resume a killed run."""
     from rich.console import Console
 
+    from thioglass.cli.deviation import print_deviation, resolve_ensemble
     from thioglass.composition import parse_composition
     from thioglass.md.quench import check_inputs
     from thioglass.workflow.run import run_glass
@@ -58,10 +60,12 @@ def run(
     check_inputs(label, potential, config.quench)  # before the live display, so an error is one clean line
     console = Console()
     print_domain_check(console, label, potential)
+    members = resolve_ensemble(console, potential, ensemble)
     with RichReporter(console) as reporter:
         results = run_glass(label, config, potential, folder, threads=threads, workers=workers, scheduler=scheduler,
-                            skip=[skip] if skip else [], reporter=reporter)
+                            skip=[skip] if skip else [], reporter=reporter, ensemble=members)
     print_results(console, results, folder)
+    print_deviation(console, results.get("model_deviation"))
 
 
 def print_domain_check(console, label: str, potential: str | None) -> None:

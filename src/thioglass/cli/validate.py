@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from thioglass.cli.options import OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers
+from thioglass.cli.options import Ensemble, OutDir, Potential, Preset, Scheduler, Seed, Threads, Workers
 from thioglass.cli.run import Atoms, Replicas, Settings, Skip, Temperatures
 
 
@@ -14,6 +14,7 @@ def validate(
     out: OutDir,
     preset: Preset = "quick",
     potential: Potential = None,
+    ensemble: Ensemble = None,
     glasses: Annotated[Optional[list[str]], typer.Option(
         "--glass", help="Run only this glass (repeat for more; default: the paper's five).")] = None,
     lattice: Annotated[bool, typer.Option("--lattice/--no-lattice", help="Run the Li10SiP2S12 lattice at 300 K.")] = True,
@@ -33,6 +34,7 @@ def validate(
     from rich.console import Console
     from rich.table import Table
 
+    from thioglass.cli.deviation import print_deviation, resolve_ensemble
     from thioglass.cli.run import RichReporter, collect_overrides
     from thioglass.paper.values import GLASSES
     from thioglass.workflow.settings import run_settings
@@ -40,9 +42,11 @@ def validate(
 
     config = run_settings(preset, collect_overrides(settings, replicas, atoms, temperatures), seed=seed)
     console = Console()
+    members = resolve_ensemble(console, potential, ensemble)
     with RichReporter(console) as reporter:
         result = run_validation(config, potential, out, glasses=glasses or GLASSES, lattice=lattice, threads=threads,
-                                workers=workers, scheduler=scheduler, skip=[skip] if skip else [], reporter=reporter)
+                                workers=workers, scheduler=scheduler, skip=[skip] if skip else [], reporter=reporter,
+                                ensemble=members)
     table = Table(title=f"Validation ({preset})")
     for column in ("system", "quantity", "ours", "reference", "kind", "deviation %"):
         table.add_column(column, justify="left" if column in ("system", "quantity", "kind") else "right")
@@ -56,4 +60,6 @@ def validate(
         dev = "-" if r["deviation_percent"] is None else f"{r['deviation_percent']:+.1f}"
         table.add_row(system, r["label"], ours, ref, r["kind"], dev)
     console.print(table)
+    print_deviation(console, {f"{g['composition']} {stage}": stats for g in result["glasses"]
+                              for stage, stats in (g.get("model_deviation") or {}).items()})
     console.print(f"report: {out / 'validation.html'}")

@@ -28,6 +28,9 @@ Output per stage folder ``NN_name/`` (the LAMMPS layout with extxyz files):
   Å, Å^3, g/cm^3); pressures include the kinetic term and ``pxy`` = -stress_xy.
 * ``final.extxyz`` (positions, ``unwrapped`` and momenta: the next stage continues from them),
   ``done.json``; ``checkpoint.npz`` while the stage runs.
+* ``model_devi.out`` when a DeePMD model runs with ensemble members (``AseSettings.ensemble``): every
+  ``deviation_every_steps`` the members are evaluated through DeePMD's Python API beside the production
+  forces, in the format LAMMPS writes (:mod:`thioglass.mlff.ensemble`).
 
 Every ``checkpoint_every_steps`` the positions, momenta, cell, step and thermostat/barostat state
 are saved atomically; a killed run continues from the checkpoint and first cuts ``traj.extxyz``
@@ -56,6 +59,8 @@ from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, mark_stage_do
 from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame
+from thioglass.mlff.ensemble import (DEVIATION_FILE, ase_deviation_row, format_deviation_row, trim_deviation,
+                                     write_deviation_header)
 
 Progress = Callable[[str, int, int], None]
 
@@ -84,6 +89,8 @@ class AseSettings:
     write_labels
         Also write each frame's energy, forces and stress (computed anyway by the step) into
         ``traj.extxyz``, so frames of MD driven by a reference are labelled as they are made.
+    ensemble, deviation_every_steps
+        Member model files evaluated beside a DeePMD ``calculator`` and their sampling interval.
     """
 
     calculator: str
@@ -94,10 +101,18 @@ class AseSettings:
     min_distance_angstrom: float = 0.6
     chain_length: int = 3
     write_labels: bool = False
+    ensemble: tuple[str, ...] = ()
+    deviation_every_steps: int = 100
 
     def __post_init__(self) -> None:
         if self.threads < 1 or self.checkpoint_every_steps < 1 or self.ramp_plateau_steps < 1:
             raise ThioglassError("threads, checkpoint_every_steps and ramp_plateau_steps must be at least 1")
+        if self.deviation_every_steps < 1:
+            raise ThioglassError(f"deviation_every_steps {self.deviation_every_steps} must be at least 1")
+        if self.ensemble:
+            from thioglass.mlff.ensemble import ensemble_for
+
+            ensemble_for(self.calculator, self.ensemble)  # members checked before any MD
 
 
 def plateau_schedule(stage: Stage, timestep_fs: float, plateau_steps: int) -> list[tuple[int, int, float]]:
@@ -197,6 +212,7 @@ class AseEngine:
     def __init__(self, settings: AseSettings) -> None:
         self.settings = settings
         self._calculator = None
+        self._members: list | None = None
 
     def calculator(self):
         """The calculator, made once per engine (threads set for torch-based ones)."""
@@ -205,6 +221,19 @@ class AseEngine:
 
             self._calculator = make_calculator(self.settings.calculator, threads=self.settings.threads)
         return self._calculator
+
+    def members(self) -> list:
+        """The ensemble members as DeePMD ``DeepPot`` objects, loaded once (empty without an ensemble)."""
+        if self._members is None:
+            self._members = []
+            if self.settings.ensemble:
+                from thioglass.potential import make_calculator
+
+                make_calculator(self.settings.calculator, threads=self.settings.threads)  # thread settings first
+                from deepmd.infer import DeepPot
+
+                self._members = [DeepPot(path) for path in self.settings.ensemble]
+        return self._members
 
     def run(self, atoms: Atoms, protocol: Protocol, workdir: str | Path, progress: Progress | None = None) -> MDResult:
         """Run ``protocol`` from ``atoms`` in ``workdir``; resumes whatever was left unfinished.
@@ -240,6 +269,8 @@ class _StageRun:
         self.settings, self.stage, self.protocol = engine.settings, stage, protocol
         self.folder, self.first = folder, first
         self.calculator = engine.calculator()
+        self.members = engine.members()
+        self.deviation_every = min(self.settings.deviation_every_steps, self.n_steps) if self.members else None
         self.n_steps = stage.steps(protocol.timestep_fs)
         self.dump_every = stage.dump_every_steps(protocol.timestep_fs)
         self.thermo_every = min(protocol.thermo_every_steps, self.n_steps)
@@ -275,7 +306,8 @@ class _StageRun:
 
     def _next_event(self, step: int, end: int) -> int:
         """The next step with a frame, thermo row or checkpoint due (or the plateau's end)."""
-        intervals = (self.dump_every, self.thermo_every, self.settings.checkpoint_every_steps)
+        intervals = (self.dump_every, self.thermo_every, self.settings.checkpoint_every_steps,
+                     *([self.deviation_every] if self.deviation_every else []))
         return min(end, *(step + every - step % every for every in intervals))
 
     def _finish(self, atoms: Atoms, step: int) -> None:
@@ -292,7 +324,7 @@ class _StageRun:
     def _resume(self, atoms: Atoms) -> tuple[int, dict[str, np.ndarray]]:
         loaded = load_checkpoint(self.folder, atoms)
         if loaded is None:
-            for stale in ("traj.extxyz", "thermo.dat"):
+            for stale in ("traj.extxyz", "thermo.dat", DEVIATION_FILE):
                 (self.folder / stale).unlink(missing_ok=True)
             if self.first or not atoms.get_momenta().any():
                 initial_velocities(atoms, self.stage.t_start_k, self.protocol.seed)
@@ -300,6 +332,7 @@ class _StageRun:
         step, state = loaded
         truncate_extxyz(self.folder / "traj.extxyz", before_step=step)
         truncate_thermo(self.folder / "thermo.dat", before_step=step)
+        trim_deviation(self.folder / DEVIATION_FILE, before_step=step)
         return step, state
 
     def _record(self, atoms: Atoms, step: int, traj, thermo) -> None:
@@ -325,6 +358,15 @@ class _StageRun:
             write(traj, frame, format="extxyz")
             traj.flush()
             self.last_good = frame
+        if self.deviation_every and step % self.deviation_every == 0:
+            self._record_deviation(atoms, step)
+
+    def _record_deviation(self, atoms: Atoms, step: int) -> None:
+        path = self.folder / DEVIATION_FILE
+        if not path.exists():
+            write_deviation_header(path)
+        with open(path, "a") as handle:
+            handle.write(format_deviation_row(ase_deviation_row(step, atoms, self.members)))
 
     def _check(self, check: Callable[[], None]) -> None:
         try:

@@ -11,6 +11,7 @@ ASE), which :class:`~thioglass.md.results.StageResult` hides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable, Protocol as TypingProtocol
 
@@ -35,8 +36,9 @@ def engine_kind(potential: str | None) -> str:
     return "lammps" if potential_kind(potential) == "deepmd" else "ase"
 
 
-def make_engine(potential: str | None, threads: int = 2, *, checkpoint_every_steps: int = 1000) -> Engine:
-    """The engine that runs ``potential``.
+def make_engine(potential: str | None, threads: int = 2, *, checkpoint_every_steps: int = 1000,
+                ensemble: Sequence[str] | None = None, deviation_every_steps: int | None = None) -> Engine:
+    """The engine that runs ``potential``, recording the ensemble's force deviation in every stage.
 
     Parameters
     ----------
@@ -48,8 +50,17 @@ def make_engine(potential: str | None, threads: int = 2, *, checkpoint_every_ste
         Threads of each MD run (OpenMP for LAMMPS, torch for ASE calculators).
     checkpoint_every_steps
         LAMMPS restart / ASE checkpoint interval in steps.
+    ensemble, deviation_every_steps
+        Extra member models of a user's ``.pb`` (the shipped model brings its own; see
+        :func:`thioglass.mlff.ensemble.ensemble_for`) and the sampling interval of their deviation
+        (default :data:`~thioglass.mlff.ensemble.DEVIATION_EVERY_STEPS`).
     """
+    from thioglass.mlff.ensemble import DEVIATION_EVERY_STEPS, ensemble_for
+
+    members = tuple(str(m) for m in ensemble_for(potential, ensemble))
+    every = deviation_every_steps or DEVIATION_EVERY_STEPS
     if engine_kind(potential) == "lammps":
-        settings = LammpsSettings((model_path(potential),), threads=threads, restart_every_steps=checkpoint_every_steps)
+        settings = LammpsSettings((model_path(potential), *members), threads=threads,
+                                  restart_every_steps=checkpoint_every_steps, deviation_every_steps=every)
         return LammpsEngine(settings)
     return AseEngine(AseSettings(potential, threads=threads, checkpoint_every_steps=checkpoint_every_steps))

@@ -3,7 +3,10 @@
 Each stage runs in its own folder as a separate ``lmp`` process (one MPI rank, OpenMP threads).
 Restart files are written every ``restart_every_steps``; a killed run rerun with the same protocol
 continues the unfinished stage from its newest restart (``run N upto``), and finished stages are
-never rerun. A run that blows up (temperature runaway, lost atoms, NaN, atoms too close) stops with
+never rerun. With ensemble members after the production model (``model_paths[1:]``), ``pair_style deepmd``
+writes the ensemble's force deviation to ``model_devi.out`` every ``deviation_every_steps`` (production
+forces still come from the first model); a resumed stage first cuts that file back to the steps before
+its restart, so each sampled step appears once. A run that blows up (temperature runaway, lost atoms, NaN, atoms too close) stops with
 a one-line :class:`ThioglassError` and leaves its last good frame as ``last_good.extxyz``.
 """
 
@@ -24,12 +27,14 @@ from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, last_step, ma
 from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame, truncate_dump
+from thioglass.mlff.ensemble import DEVIATION_FILE, trim_deviation
 from thioglass.potential import deepmd_thread_environment
 
 
 @dataclass(frozen=True)
 class LammpsSettings:
-    """How LAMMPS runs: models (more than one adds DP-GEN model deviation output), threads, checks."""
+    """How LAMMPS runs: models (the production model first; more than one adds DP-GEN's model deviation
+    output every ``deviation_every_steps``, default: every frame dumped), threads, checks."""
 
     model_paths: tuple[str, ...]
     threads: int = 2
@@ -41,6 +46,8 @@ class LammpsSettings:
     def __post_init__(self) -> None:
         if not self.model_paths:
             raise ThioglassError("LAMMPS needs a DeePMD model; pass --potential MODEL.pb")
+        if self.deviation_every_steps is not None and self.deviation_every_steps < 1:
+            raise ThioglassError(f"deviation_every_steps {self.deviation_every_steps} must be at least 1")
         for path in self.model_paths:
             if not Path(path).is_file():
                 raise ThioglassError(f"model file {path} does not exist; train one or use the shipped default")
@@ -113,8 +120,8 @@ def stage_input(stage: Stage, protocol: Protocol, settings: LammpsSettings, star
     models = " ".join(str(Path(m).resolve()) for m in settings.model_paths)
     deviation = ""
     if len(settings.model_paths) > 1:
-        every = settings.deviation_every_steps or dump_every
-        deviation = f" out_freq {every} out_file model_devi.out"
+        every = min(settings.deviation_every_steps or dump_every, n)
+        deviation = f" out_freq {every} out_file {DEVIATION_FILE}"
     t_max = settings.runaway_factor * protocol.max_temperature_k + 500
     lines = [
         f"plugin load {_deepmd_plugin()}",
@@ -281,8 +288,9 @@ class LammpsEngine:
         newest = _newest_restart(folder)
         if newest is not None:
             truncate_dump(folder / "traj.dump", before_step=newest[1])
+            trim_deviation(folder / DEVIATION_FILE, before_step=newest[1])
         else:
-            for stale in ("traj.dump", "thermo.dat", "model_devi.out"):
+            for stale in ("traj.dump", "thermo.dat", DEVIATION_FILE):
                 (folder / stale).unlink(missing_ok=True)
         source = str(newest[0].resolve()) if newest else str(start.resolve())
         restart_step = newest[1] if newest else None

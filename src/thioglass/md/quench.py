@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import KW_ONLY, asdict, dataclass, replace
+from dataclasses import KW_ONLY, asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,6 +55,7 @@ class QuenchJob:
     threads: int = 2
     checkpoint_every_steps: int = 1000
     density_skip_fraction: float = DENSITY_SKIP_FRACTION
+    ensemble: tuple[str, ...] | None = None
 
     @property
     def folder(self) -> Path:
@@ -85,7 +86,8 @@ class QuenchJob:
 
         start = time.perf_counter()
         glass = self.start_structure()
-        engine = make_engine(self.potential, self.threads, checkpoint_every_steps=self.checkpoint_every_steps)
+        engine = make_engine(self.potential, self.threads, checkpoint_every_steps=self.checkpoint_every_steps,
+                             ensemble=self.ensemble)
         protocol = self.protocol
         report = stage_progress(protocol, progress) if progress is not None else None
         result = engine.run(glass, protocol, self.folder, progress=report)
@@ -136,6 +138,7 @@ class QuenchResult:
     settings: QuenchSettings
     replicas: tuple[dict[str, Any], ...]
     failed: dict[int, str]
+    model_deviation: dict[str, dict] = field(default_factory=dict)
 
     @property
     def densities_g_cm3(self) -> np.ndarray:
@@ -154,13 +157,14 @@ class QuenchResult:
         return {"composition": self.composition, "potential": self.potential or "default",
                 "settings": asdict(self.settings), "density_g_cm3": self.density_summary(),
                 "density_window": f"last (NPT) stage at final_k after its first {DENSITY_SKIP_FRACTION:.0%}",
-                "replicas": list(self.replicas), "failed": {str(k): v for k, v in self.failed.items()}}
+                "replicas": list(self.replicas), "failed": {str(k): v for k, v in self.failed.items()},
+                "model_deviation": self.model_deviation}
 
 
 @locked_folder("out_dir", what="quench")
 def run_quench(composition: str, settings: QuenchSettings, potential: str | None, out_dir: str | Path,
                client: Any = None, *, threads: int = 2, checkpoint_every_steps: int = 1000,
-               progress: ReplicaProgress | None = None) -> QuenchResult:
+               progress: ReplicaProgress | None = None, ensemble: tuple[str, ...] | None = None) -> QuenchResult:
     """Melt-quench ``settings.replicas`` glasses of ``composition`` and collect their densities.
 
     Parameters
@@ -180,6 +184,9 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
         Passed to the engine of each replica.
     progress
         ``progress(replica, stage, step, stage_steps)``, called about once a second.
+    ensemble
+        Ensemble members of a user's model (:func:`~thioglass.md.engine.make_engine`); each stage's
+        deviation, frames pooled over replicas, is in ``quench.json`` under ``model_deviation``.
 
     Raises
     ------
@@ -196,7 +203,7 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
                   "settings": {k: v for k, v in asdict(settings).items() if k != "replicas"}}
     check_job_file(out_dir, job_record, "quench")
     jobs = [QuenchJob(label, settings, potential, str(out_dir), r, threads=threads,
-                      checkpoint_every_steps=checkpoint_every_steps)
+                      checkpoint_every_steps=checkpoint_every_steps, ensemble=ensemble)
             for r in range(settings.replicas)]
     summary = RunSummary(command="quench", inputs={"composition": label, "potential": potential,
                                                    "settings": asdict(settings), "threads": threads})
@@ -205,7 +212,9 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
     outcome.raise_unexpected()
     records = list(outcome.results.values())
     failed = {int(name.removeprefix("replica_")): message for name, message in outcome.messages().items()}
-    result = QuenchResult(label, potential, settings, tuple(records), failed)
+    from thioglass.md.results import deviation_by_stage
+
+    result = QuenchResult(label, potential, settings, tuple(records), failed, deviation_by_stage(out_dir, "quench"))
     write_json(out_dir / "quench.json", result.to_json())
     for record in records:
         summary.timings_s[f"replica_{record['replica']}"] = record["wall_s"]

@@ -146,3 +146,54 @@ class MDResult:
             if result.name == name:
                 return result
         raise ThioglassError(f"no stage named '{name}'; stages are {[s.name for s in self.stages]}")
+
+
+def deviation_runs(root: str | Path) -> list[tuple[str, str, Path, float]]:
+    """Every finished stage under ``root`` that recorded a model deviation: (run folder relative to
+    ``root``, stage name, deviation file, timestep in fs), read from ``done.json`` and ``protocol.json``."""
+    import json
+
+    from thioglass.md.jobs import DONE_FILE
+    from thioglass.mlff.ensemble import DEVIATION_FILE
+
+    root = Path(root)
+    found = []
+    for path in sorted(root.rglob(DEVIATION_FILE)) if root.is_dir() else []:
+        done, protocol = path.parent / DONE_FILE, path.parent.parent / "protocol.json"
+        if not done.is_file():
+            continue
+        timestep_fs = json.loads(protocol.read_text()).get("timestep_fs", 1.0) if protocol.is_file() else 1.0
+        run = path.parent.parent.relative_to(root).as_posix()
+        found.append((run, json.loads(done.read_text())["stage"]["name"], path, float(timestep_fs)))
+    return found
+
+
+def deviation_by_stage(root: str | Path, name: str, *, per_run: bool = False) -> dict[str, dict]:
+    """:func:`~thioglass.mlff.ensemble.deviation_stats` of every MD stage under ``root``, keyed
+    ``<name>/<stage>``, frames pooled over the runs (replicas, strains); ``per_run`` keeps runs apart
+    (``<name>/<run>/<stage>``, e.g. one conductivity temperature each)."""
+    from thioglass.mlff.ensemble import deviation_stats, read_deviation_table
+
+    pooled: dict[str, list[np.ndarray]] = {}
+    spacing: dict[str, int] = {}
+    for run, stage, path, _ in deviation_runs(root):
+        key = "/".join([name, *([run] if per_run and run != "." else []), stage])
+        steps, values = read_deviation_table(path)
+        pooled.setdefault(key, []).append(values)
+        if len(steps) > 1:
+            spacing[key] = int(np.median(np.diff(steps)))
+    return {key: deviation_stats(np.concatenate(parts), every_steps=spacing.get(key))
+            for key, parts in pooled.items() if sum(p.size for p in parts)}
+
+
+def deviation_series(root: str | Path, name: str, *, per_run: bool = False) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """The per-frame deviation against time (ps) of each stage, grouped as :func:`deviation_by_stage`:
+    one (time_ps, max_devi_f) pair per run, for the plot."""
+    from thioglass.mlff.ensemble import read_deviation_table
+
+    series: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for run, stage, path, timestep_fs in deviation_runs(root):
+        key = "/".join([name, *([run] if per_run and run != "." else []), stage])
+        steps, values = read_deviation_table(path)
+        series.setdefault(key, []).append((steps * timestep_fs / 1000, values))
+    return series

@@ -36,6 +36,9 @@ TRUST_HIGH_EV_A = 0.4
 #: A stage is flagged when more than this share of its frames is above ``TRUST_LOW_EV_A`` (or any frame
 #: is above ``TRUST_HIGH_EV_A``): a few isolated frames above 0.2 eV/Å happen in-domain at high T.
 WARN_SHARE_ABOVE_LOW = 0.01
+#: Default sampling interval of the deviation in MD steps: measured so that the members cost well under
+#: 15 % of a stage's time (docs/model-deviation.md).
+DEVIATION_EVERY_STEPS = 100
 #: Column order of ``model_devi.out`` (as ``pair_style deepmd`` writes it).
 DEVIATION_COLUMNS = ("step", "max_devi_v", "min_devi_v", "avg_devi_v", "max_devi_f", "min_devi_f", "avg_devi_f")
 
@@ -195,6 +198,21 @@ def deviation_row(step: int, forces: np.ndarray, virials: np.ndarray) -> list[fl
     virial = np.asarray(virials, float).std(axis=0)
     return [float(step), float(virial.max()), float(virial.min()), float(np.linalg.norm(virial) / 3),
             float(per_atom.max()), float(per_atom.min()), float(per_atom.mean())]
+
+
+def ase_deviation_row(step: int, atoms, members: Sequence) -> list[float]:
+    """:func:`deviation_row` of an ASE frame whose calculator is the production model (its cached forces and
+    stress of this step) and of each member (a ``deepmd.infer.DeepPot``), the virials per atom as LAMMPS."""
+    positions, cell = atoms.positions.reshape(1, -1), np.asarray(atoms.cell).reshape(1, -1)
+    type_map = list(members[0].get_type_map())
+    types = [type_map.index(symbol) for symbol in atoms.get_chemical_symbols()]
+    forces = [atoms.get_forces()]
+    virials = [(-atoms.get_stress(voigt=False) * atoms.get_volume()).reshape(9)]
+    for member in members:
+        _, member_forces, member_virial = member.eval(positions, cell, types)[:3]
+        forces.append(member_forces.reshape(-1, 3))
+        virials.append(member_virial.reshape(9))
+    return deviation_row(step, np.array(forces), np.array(virials) / len(atoms))
 
 
 def write_deviation_header(path: str | Path) -> None:

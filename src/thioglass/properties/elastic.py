@@ -311,7 +311,7 @@ ROUTES = ("static", "md")
 
 def elastic_by_route(route: str, atoms: Atoms, potential: str | None, *, static: Any, md: ElasticMDSettings | None,
                      workdir: Path, threads: int = 2, client: Any = None, progress: JobProgress | None = None,
-                     native_log: Path | None = None) -> dict:
+                     native_log: Path | None = None, ensemble: tuple[str, ...] | None = None) -> dict:
     """Elastic tensor and moduli of ``atoms`` by one route; the one place a route name is resolved.
 
     Parameters
@@ -326,6 +326,8 @@ def elastic_by_route(route: str, atoms: Atoms, potential: str | None, *, static:
         MD route: Dask client and ``progress(job, steps_done, total_steps)``.
     native_log:
         Static route: file that takes the libraries' own stderr lines.
+    ensemble:
+        MD route: ensemble members of a user's model (:func:`~thioglass.md.engine.make_engine`).
     """
     if route == "static":
         from thioglass.properties.elastic_static import static_elastic
@@ -336,6 +338,6 @@ def elastic_by_route(route: str, atoms: Atoms, potential: str | None, *, static:
     if route == "md":
         from thioglass.md.engine import make_engine
 
-        return ElasticMDStep(md).calc(atoms, make_engine(potential, threads), workdir, client=client,
+        return ElasticMDStep(md).calc(atoms, make_engine(potential, threads, ensemble=ensemble), workdir, client=client,
                                       progress=progress)
     raise ThioglassError(f"elastic route '{route}' is unknown; use one of {', '.join(ROUTES)}")

@@ -56,8 +56,10 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def run_figures(structure: Mapping, conductivity: Mapping | None, rotation: Mapping | None) -> dict[str, Figure]:
-    """Every figure of a run report, keyed by the PNG name it is saved under."""
+def run_figures(structure: Mapping, conductivity: Mapping | None, rotation: Mapping | None,
+                deviation: Mapping | None = None) -> dict[str, Figure]:
+    """Every figure of a run report, keyed by the PNG name it is saved under (``deviation``: the series of
+    :func:`thioglass.md.results.deviation_series`, when the run recorded one)."""
     from thioglass.report.plots import structure_figures
     from thioglass.report.property_plots import arrhenius_figure, msd_figure, rotation_figure
 
@@ -67,6 +69,10 @@ def run_figures(structure: Mapping, conductivity: Mapping | None, rotation: Mapp
         figures["arrhenius"] = arrhenius_figure(conductivity)
     if rotation and rotation.get("table"):
         figures["rotation"] = rotation_figure(rotation)
+    if deviation:
+        from thioglass.report.deviation_plot import deviation_figure
+
+        figures["model_deviation"] = deviation_figure(deviation)
     return figures
 
 

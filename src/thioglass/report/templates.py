@@ -60,6 +60,16 @@ MACROS = """
 <td class="text small">{{ r.source }}</td></tr>{% endfor %}
 </table>
 {%- endmacro %}
+{% macro deviation(stats) -%}
+<table><tr><th class="text">MD stage</th><th>frames</th><th>every (steps)</th><th>median</th><th>p99</th><th>max</th><th>&gt; low</th><th>&gt; high</th></tr>
+{% for stage, s in stats.items() %}<tr{% if s.warning %} class="bad"{% endif %}><td class="text">{{ stage }}</td><td>{{ s.n_frames }}</td><td>{{ s.every_steps | num }}</td>
+<td>{{ s.median_eV_A | num(3) }}</td><td>{{ s.p99_eV_A | num(3) }}</td><td>{{ s.max_eV_A | num(3) }}</td>
+<td>{{ (100 * s.share_above_low) | num(1) }} %</td><td>{{ (100 * s.share_above_high) | num(1) }} %</td></tr>{% endfor %}
+</table>
+{% for stage, s in stats.items() if s.warning %}<div class="warn">Stage <b>{{ stage }}</b> left the model's trust window:
+{{ (100 * s.share_above_low) | num(1) }} % of its {{ s.n_frames }} frames deviate by more than {{ s.low_eV_A }} eV/Å,
+{{ (100 * s.share_above_high) | num(1) }} % by more than {{ s.high_eV_A }} eV/Å (max {{ s.max_eV_A | num(2) }}); its results are extrapolated.</div>{% endfor %}
+{%- endmacro %}
 """
 
 RUN = """{% extends "base.html" %}{% import "macros.html" as m with context %}
@@ -80,7 +90,7 @@ quenched from a much higher fictive temperature, so its numbers (above all the c
 converged properties of the glass. Rerun with <code>--preset paper</code> for those.</p>{% endif %}
 <nav><a href="#comparison">comparison</a><a href="#density">density</a><a href="#structure">structure</a>
 <a href="#elastic">elastic</a><a href="#conductivity">conductivity</a><a href="#rotation">rotation</a>
-<a href="#settings">settings</a><a href="#run">timings &amp; versions</a></nav>
+<a href="#deviation">model deviation</a><a href="#settings">settings</a><a href="#run">timings &amp; versions</a></nav>
 </header>
 
 <h2 id="comparison">Ours beside the paper and experiment</h2>
@@ -173,6 +183,15 @@ over MD at 300 K, which gives somewhat softer moduli{% else %}Stress averaged ov
 </table></div>
 {% else %}<p>Skipped.</p>{% endif %}
 
+<h2 id="deviation">Model deviation: is the glass inside the model's domain?</h2>
+{% if r.get("model_deviation") %}<p>Maximum over atoms of the standard deviation of the force over the ensemble's models, on sampled frames of every
+MD stage (eV/Å; DP-GEN's trust window {{ (r.model_deviation.values() | first).low_eV_A }}–{{ (r.model_deviation.values() | first).high_eV_A }} eV/Å).
+A stage is flagged when more than 1 % of its frames are above the low bound or any frame is above the high bound.</p>
+{{ m.deviation(r.model_deviation) }}
+{{ m.figure("model_deviation", "Ensemble force deviation of every sampled frame against time; dashed: the trust window.") }}
+{% else %}<p>Not recorded: {{ "this potential has no ensemble" if r.potential != "default" else "this thioglass ships no ensemble with its default model yet" }}
+(a DeePMD model takes one with <code>--ensemble m1.pb,m2.pb</code>).</p>{% endif %}
+
 <h2 id="settings">Settings</h2>
 <div class="grid">{% for title, mapping in settings %}{{ m.keyvalue(title, mapping) }}{% endfor %}</div>
 
@@ -197,6 +216,7 @@ Each glass has its own report: {% for g in v.glasses %}<a href="{{ g.report }}">
 {% for g in v.glasses %}
 <h2>{{ g.composition }}</h2>
 {% if g.comparison %}{{ m.comparison(g.comparison) }}{% else %}<p>No reference values.</p>{% endif %}
+{% if g.get("model_deviation") %}<h3>Ensemble force deviation (eV/Å)</h3>{{ m.deviation(g.model_deviation) }}{% endif %}
 {% endfor %}
 <h2>Timings</h2>{{ m.keyvalue("wall time (s)", v.timings_s) }}
 {% endblock %}

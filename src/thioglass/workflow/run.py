@@ -29,7 +29,7 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from thioglass.errors import ThioglassError
 from thioglass.locking import locked_folder
@@ -50,7 +50,7 @@ ELASTIC_MD_FRAMES = (1 + 12) * (10 + 1)
 @locked_folder("out_dir", what="run")
 def run_glass(composition: str, settings: RunSettings, potential: str | None, out_dir: Path | str, *,
               threads: int = 2, workers: int = 1, scheduler: str | None = None, skip: Iterable[str] = (),
-              reporter: Reporter | None = None) -> dict:
+              reporter: Reporter | None = None, ensemble: Sequence[str] | None = None) -> dict:
     """Build, melt-quench and measure one glass; write results.json, summary.json and report.html.
 
     Parameters
@@ -69,6 +69,9 @@ def run_glass(composition: str, settings: RunSettings, potential: str | None, ou
         Any of ``elastic``, ``conductivity``, ``rotation``.
     reporter
         Progress receiver (:class:`~thioglass.workflow.stages.Reporter`).
+    ensemble
+        Ensemble members of a user's ``.pb`` (``--ensemble``; the shipped model brings its own), checked
+        here; every MD stage records their force deviation (``model_deviation`` in ``results.json``).
 
     Returns
     -------
@@ -79,20 +82,24 @@ def run_glass(composition: str, settings: RunSettings, potential: str | None, ou
     from thioglass.md.quench import check_inputs
     from thioglass.runinfo import RunSummary
 
+    from thioglass.mlff.ensemble import ensemble_for
+
     label, potential = check_inputs(composition, potential, settings.quench)
+    members = tuple(str(m.resolve()) for m in ensemble_for(potential, ensemble)) if ensemble else None
     skipped = check_skip(skip)
     out = Path(out_dir).resolve()
     todo = [name for name in STAGES if name not in skipped and not (out / f"{name}.json").exists()]
     need = estimate_disk_bytes(settings, todo)
     check_disk_space(out, need)
-    check_job_file(out, {"composition": label, "potential": potential, "settings": asdict(settings)}, "run")
+    check_job_file(out, {"composition": label, "potential": potential, "settings": asdict(settings),
+                         **({"ensemble": list(members)} if members else {})}, "run")
     reporter = reporter or NullReporter()
     summary = RunSummary("run", {"composition": label, "preset": settings.preset, "potential": potential,
                                  "settings": asdict(settings), "threads": threads, "workers": workers,
                                  "scheduler": scheduler, "skip": sorted(skipped)})
     try:
         with dask_client(workers, scheduler) as client:
-            ctx = Context(label, settings, potential, out, threads, client, reporter)
+            ctx = Context(label, settings, potential, out, threads, client, reporter, ensemble=members)
             resumed = _run_stages(ctx, skipped)
         summary.inputs["stages_read_from_disk"] = resumed
         return finish(ctx, summary)
@@ -163,7 +170,8 @@ def finish(ctx: Context, summary) -> dict:
     start = time.perf_counter()
     results = assemble(ctx)
     write_json(ctx.out / "results.json", results)
-    figures = run_figures(ctx.records["structure"], ctx.records.get("conductivity"), ctx.records.get("rotation"))
+    figures = run_figures(ctx.records["structure"], ctx.records.get("conductivity"), ctx.records.get("rotation"),
+                          run_deviation(ctx.out, series=True) if results["model_deviation"] else None)
     pngs = {name: png_bytes(figure) for name, figure in figures.items()}
     for name, png in pngs.items():
         write_bytes(ctx.out / "plots" / f"{name}.png", png)
@@ -214,9 +222,22 @@ def assemble(ctx: Context) -> dict:
         "conductivity": ctx.records.get("conductivity"),
         "rotation": None if rotation is None else {k: v for k, v in rotation.items() if k != "table"},
         "settings": asdict(ctx.settings),
+        "model_deviation": run_deviation(ctx.out),
     }
     results["comparison"] = comparison_rows(ctx.label, results)
     return results
+
+
+def run_deviation(out: Path, *, series: bool = False) -> dict:
+    """``model_deviation``: the ensemble's force deviation of every MD stage of the run, keyed
+    ``quench/<stage>`` (replicas pooled), ``elastic/<stage>`` (MD route; strains pooled) and
+    ``conductivity/T<T>K/<stage>``; empty when the potential has no ensemble. ``series``: the per-frame
+    values against time instead (:func:`~thioglass.md.results.deviation_series`), for the plot."""
+    from thioglass.md.results import deviation_by_stage, deviation_series
+
+    read = deviation_series if series else deviation_by_stage
+    return {**read(out / "quench", "quench"), **read(out / "elastic", "elastic"),
+            **read(out / "conductivity", "conductivity", per_run=True)}
 
 
 def estimate_disk_bytes(settings: RunSettings, stages: Iterable[str]) -> int:

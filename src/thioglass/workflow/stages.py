@@ -48,6 +48,7 @@ class Context:
     client: Any = None
     reporter: Reporter = field(default_factory=NullReporter)
     records: dict[str, dict] = field(default_factory=dict)
+    ensemble: tuple[str, ...] | None = None
 
     def progress(self, stage: str) -> Callable[[str, int, int], None]:
         return lambda job, done, total: self.reporter.job(stage, job, done, total)
@@ -55,7 +56,7 @@ class Context:
     def engine(self):
         from thioglass.md.engine import make_engine
 
-        return make_engine(self.potential, self.threads)
+        return make_engine(self.potential, self.threads, ensemble=self.ensemble)
 
     def first_replica(self) -> dict:
         replicas = self.records["quench"]["replicas"]
@@ -83,7 +84,7 @@ def quench(ctx: Context) -> dict:
         ctx.reporter.job("quench", f"replica {replica}", offsets[stage] + step, total)
 
     result = run_quench(ctx.label, q, ctx.potential, ctx.out / "quench", ctx.client, threads=ctx.threads,
-                        progress=progress)
+                        progress=progress, ensemble=ctx.ensemble)
     return result.to_json()
 
 
@@ -117,7 +118,8 @@ def elastic(ctx: Context) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
     result = elastic_by_route(s.elastic_route, ctx.glass(), ctx.potential, static=s.elastic_static, md=s.elastic,
                               workdir=folder, threads=ctx.threads, client=ctx.client,
-                              progress=ctx.progress("elastic"), native_log=folder / "calculator.log")
+                              progress=ctx.progress("elastic"), native_log=folder / "calculator.log",
+                              ensemble=ctx.ensemble)
     result["structure"] = ctx.first_replica()["final_structure"]
     return result
 

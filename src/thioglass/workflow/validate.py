@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from thioglass.paper.values import GLASSES, LATTICE_REFERENCES
 from thioglass.workflow.settings import RunSettings
@@ -24,7 +24,8 @@ from thioglass.workflow.stages import NullReporter, Reporter
 
 def run_validation(settings: RunSettings, potential: str | None, out_dir: Path | str, *,
                    glasses: Iterable[str] = GLASSES, lattice: bool = True, threads: int = 2, workers: int = 1,
-                   scheduler: str | None = None, skip: Iterable[str] = (), reporter: Reporter | None = None) -> dict:
+                   scheduler: str | None = None, skip: Iterable[str] = (), reporter: Reporter | None = None,
+                   ensemble: Sequence[str] | None = None) -> dict:
     """Run every glass (:func:`~thioglass.workflow.run.run_glass`) and the lattice, and compare.
 
     Parameters
@@ -39,6 +40,9 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
         Compositions to run (the paper's five by default).
     lattice
         Also run the Li10SiP2S12 lattice at ``settings.lattice.temperature_k``.
+    ensemble
+        Ensemble members of a user's model, as for ``thioglass run``; each glass's entry carries its
+        ``model_deviation``.
 
     Returns
     -------
@@ -67,10 +71,11 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
         reporter.stage(label, "start")
         with summary.stage(label):
             results = run_glass(label, settings, potential, out / label, threads=threads, workers=workers,
-                                scheduler=scheduler, skip=skipped, reporter=reporter)
+                                scheduler=scheduler, skip=skipped, reporter=reporter, ensemble=ensemble)
         reporter.stage(label, "done")
         entries.append({"composition": label, "paper_glass": results["paper_glass"],
-                        "report": f"{label}/report.html", "comparison": results["comparison"]})
+                        "report": f"{label}/report.html", "comparison": results["comparison"],
+                        "model_deviation": results.get("model_deviation", {})})
     lattice_record = _lattice(potential, settings, out, threads, reporter, summary) if lattice else None
     validation = {"preset": settings.preset, "potential": checked or "default",
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "glasses": entries,
