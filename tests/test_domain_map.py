@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ def _point(label: str, decision: str) -> dict:
 def _synthetic_map(tmp_path: Path, model: Path = MODEL) -> Path:
     """A 20 mol % map (Li2S up to 80 %): Li2S-rich glasses trusted, P2S5- and SiS2-rich ones not."""
     from thioglass.composition import Composition
+    from thioglass.workflow.domain import domain_preset
 
     grid = [Composition(li2s, sis2, 100 - li2s - sis2) for li2s in range(0, 81, 20) for sis2 in range(0, 101 - li2s, 20)]
     points = [_point(c.label, "trusted" if c.li2s >= 60 else "uncertain" if c.li2s >= 40 else "outside")
@@ -57,7 +59,7 @@ def _synthetic_map(tmp_path: Path, model: Path = MODEL) -> Path:
     member = tmp_path / "member.pb"
     shutil.copy(MODEL, member)
     path = tmp_path / "domain.json"
-    path.write_text(json.dumps(build_map(points, {"step_mol_percent": 20.0, "max_li2s_mol_percent": 80.0}, model, (member,), {})))
+    path.write_text(json.dumps(build_map(points, asdict(domain_preset("coarse")), model, (member,), {})))
     return path
 
 
@@ -116,3 +118,12 @@ def test_run_warns_before_it_starts_in_an_outside_region(tmp_path, monkeypatch, 
         captured = capsys.readouterr()
         assert "stopped before the quench" in captured.err
         assert ("warning:" in captured.out and "outside region" in captured.out) is warned, captured.out
+
+
+def test_model_card_section_names_the_members_and_the_counts(tmp_path):
+    from thioglass.workflow.domain_map import SHIPPED_MAP_COMMAND, card_section
+
+    section = card_section(_synthetic_map(tmp_path))
+    assert section.startswith("## Domain map") and "member.pb" in section and "![domain map](domain-map.png)" in section
+    assert "9 trusted, 5 uncertain, 11 outside" in section
+    assert SHIPPED_MAP_COMMAND in card_section(tmp_path / "none.json")

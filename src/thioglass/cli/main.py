@@ -38,6 +38,7 @@ COMMANDS = {
     "run": ("run", "run"),
     "validate": ("validate", "validate"),
     "validate-model": ("validate_model", "validate_model"),
+    "domain": ("domain", "domain"),
 }
 #: sub-command groups: name -> module holding a Typer ``app``.
 GROUPS = {"reference": "reference", "bench": "bench"}
