@@ -147,6 +147,9 @@ def markdown(card: dict, validation: dict | None = None) -> str:
               "of the LAMMPS engine passed (no lost atoms, no atoms closer than 0.6 Å, no runaway temperature or "
               "energy) or is listed as unstable with its error:", ""]
     lines += [f"- {name}: {state}" for name, state in card["stability"].items()]
+    from thioglass.workflow.domain_map import card_section
+
+    lines += ["", card_section().rstrip("\n")]  # the shipped domain map (docs/domain-map.md)
     lines += ["", "## Speed", ""]
     for variant, by_size in speed["lammps_katom_steps_per_s"].items():
         for size, rate in by_size.items():
