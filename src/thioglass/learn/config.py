@@ -17,8 +17,11 @@ from thioglass.errors import ThioglassError
 
 @dataclass(frozen=True)
 class InitialData:
-    """Seed structures: crystals and random-packed glasses, each rattled and strained ``copies`` times."""
+    """Seed data: crystals and random-packed glasses, each rattled and strained ``copies`` times, and
+    ``labels``: files of frames already labelled by the same reference (extxyz with energies, forces and
+    stress, such as ``thioglass label --export`` writes), imported into the store at every start."""
 
+    labels: tuple[str, ...] = ()
     crystals: tuple[str, ...] = ()
     glasses: tuple[str, ...] = ()
     glass_atoms: int = 96
@@ -30,7 +33,13 @@ class InitialData:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """Ensemble training per iteration (``architecture``: paper or fast)."""
+    """Ensemble training per iteration (``architecture``: a name of :data:`thioglass.mlff.config.ARCHITECTURES`).
+
+    ``init_from_previous``: from iteration 1 on, member i starts from member i of the iteration before.
+    ``reuse_steps`` (DP-GEN's ``training_reuse_iter``): those members then train this shorter schedule,
+    its learning rate starting at ``reuse_start_lr`` and the energy and force prefactors at
+    ``reuse_start_pref_e`` and ``reuse_start_pref_f`` (DP-GEN's defaults); None trains the full ``steps``.
+    """
 
     architecture: str = "fast"
     steps: int = 20_000
@@ -38,11 +47,36 @@ class TrainingPlan:
     seed: int = 1
     validation_fraction: float = 0.1
     init_from_previous: bool = True
+    reuse_steps: int | None = None
+    reuse_start_lr: float = 1e-4
+    reuse_start_pref_e: float = 0.1
+    reuse_start_pref_f: float = 100.0
+
+    def __post_init__(self) -> None:
+        numbers = ("steps", "reuse_start_lr", "reuse_start_pref_e", "reuse_start_pref_f")
+        for name in numbers:
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), (int, float)):
+                raise ThioglassError(f"training.{name} must be a number, got {getattr(self, name)!r} "
+                                     "(YAML reads 1e-4 as text: write 1.0e-4)")
+        if self.steps < 1:
+            raise ThioglassError(f"training.steps must be at least 1, got {self.steps}")
+        if self.reuse_steps is not None:
+            if not self.init_from_previous:
+                raise ThioglassError("training.reuse_steps needs training.init_from_previous: true "
+                                     "(a short schedule from random weights would not train a model)")
+            if self.reuse_steps < 1 or self.reuse_start_lr <= 0:
+                raise ThioglassError("training.reuse_steps must be at least 1 and reuse_start_lr positive")
 
 
 @dataclass(frozen=True)
 class ExplorationPlan:
-    """MD sampling: every system at every temperature, pressure and strain."""
+    """MD sampling: every system at every temperature, pressure and strain.
+
+    ``ensembles``: nvt, npt, and ``quench`` (NPT cooling from ``quench_from_k`` to the task's temperature
+    over ``duration_ps``: the paper's melt-quench). ``tasks_per_iteration``: when set, each iteration runs a
+    seeded sample of that many tasks of the whole product, spread evenly over the systems (the sample
+    changes every iteration), as DP-GEN explores part of its plan per iteration.
+    """
 
     systems: tuple[str, ...] = ()
     temperatures_k: tuple[float, ...] = (300.0, 900.0, 1500.0)
@@ -52,6 +86,15 @@ class ExplorationPlan:
     duration_ps: float = 2.0
     sample_every_ps: float = 0.02
     timestep_fs: float = 1.0
+    quench_from_k: float = 2000.0
+    tasks_per_iteration: int | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.ensembles) - {"nvt", "npt", "quench"})
+        if unknown:
+            raise ThioglassError(f"exploration.ensembles {unknown} unknown; use nvt, npt or quench")
+        if self.tasks_per_iteration is not None and self.tasks_per_iteration < 1:
+            raise ThioglassError("exploration.tasks_per_iteration must be at least 1 (or null for every task)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +116,10 @@ class LearnConfig:
     # Options of a DFT reference (gpaw-pbesol: encut_ev, kspacing_inv_angstrom, threads, ...); locked on resume.
     reference_options: dict[str, Any] = field(default_factory=dict)
     iterations: int = 10
+    # Converged: at least this share accurate and at most this share failed, in this many iterations in a row.
     converged_accurate_fraction: float = 0.95
+    converged_failed_fraction: float = 0.01
+    converged_iterations: int = 2
     threads: int = 2
     workers: int = 1
     scheduler: str | None = None
@@ -86,6 +132,8 @@ class LearnConfig:
         s = self.selection
         if not 0 <= s.sigma_low < s.sigma_high:
             raise ThioglassError(f"need 0 <= sigma_low < sigma_high, got {s.sigma_low} and {s.sigma_high}")
+        if self.converged_iterations < 1:
+            raise ThioglassError(f"converged_iterations must be at least 1, got {self.converged_iterations}")
         if self.training.models < 2:
             raise ThioglassError("the ensemble needs at least 2 models to measure deviation; set training.models")
         if not isinstance(self.reference_options, dict):
@@ -160,9 +208,16 @@ def load_config(path: str | Path) -> LearnConfig:
     if not isinstance(raw, dict):
         raise ThioglassError(f"{path} must hold a mapping of settings")
     config = _build(LearnConfig, raw, path.name)
-    workdir = Path(config.workdir)
-    if not workdir.is_absolute():
-        workdir = path.parent / workdir
     from dataclasses import replace
 
-    return replace(config, workdir=str(workdir))
+    # Relative paths are the config's folder's, wherever the command runs.
+    labels = tuple(str(_beside(path, name)) for name in config.initial.labels)
+    for k, name in enumerate(labels):
+        if not Path(name).is_file():
+            raise ThioglassError(f"initial.labels[{k}] {name} does not exist; export a label store there first")
+    return replace(config, workdir=str(_beside(path, config.workdir)),
+                   initial=replace(config.initial, labels=labels))
+
+
+def _beside(config_path: Path, name: str) -> Path:
+    return Path(name) if Path(name).is_absolute() else config_path.parent / name

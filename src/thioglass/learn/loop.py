@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from ase.io import read, write
 
 from thioglass.elements import TYPE_MAP
 from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json, write_text
-from thioglass.learn.config import LearnConfig
+from thioglass.learn.config import ExplorationPlan, LearnConfig, TrainingPlan
 from thioglass.md.jobs import CallJob, run_jobs
 from thioglass.learn.explore import (ExploreTask, exploration_tasks, initial_frames, select_candidates,
                                      start_structure, strained)
@@ -59,18 +60,82 @@ def _map(client: Any, function: Callable, items: list, *args: Any) -> list:
 def _train_member(index: int, folder: str, settings: TrainSettings, data: dict, threads: int,
                   previous: str | None) -> TrainResult:
     member = settings.with_(seed=settings.seed + 1000 * index)
-    init = f"{previous}/model_{index}/model.ckpt" if previous else None
+    init = previous_weights(Path(previous) / f"model_{index}") if previous else None
     return train_model(Path(folder) / f"model_{index}", member, data["train"], data["validation"],
                        compress=False, threads=threads, init_model=init)
 
 
+def previous_weights(member: Path) -> str:
+    """What member ``i`` of the next iteration starts from: this member's checkpoint, or its frozen model when
+    only that was kept (a workdir restored from the repository without checkpoints)."""
+    from thioglass.mlff.train import FROZEN
+
+    if (member / "model.ckpt.index").exists():
+        return str(member / "model.ckpt")
+    if (member / FROZEN).exists():
+        return str(member / FROZEN)
+    raise ThioglassError(f"{member} holds neither a checkpoint (model.ckpt.*) nor {FROZEN} to start the next "
+                         "iteration from; restore it, or set training.init_from_previous: false in a new workdir")
+
+
+def member_schedule(plan: TrainingPlan, iteration: int) -> Schedule:
+    """The full schedule, or from iteration 1 on with ``reuse_steps`` set, DP-GEN's shorter reuse schedule."""
+    steps = plan.steps
+    reuse = iteration > 0 and plan.init_from_previous and plan.reuse_steps is not None
+    if reuse:
+        steps = plan.reuse_steps
+    schedule = Schedule(steps=steps, disp_freq=max(1, steps // 20), save_freq=max(1, steps // 10))
+    if reuse:
+        schedule = replace(schedule, start_lr=plan.reuse_start_lr, start_pref_e=plan.reuse_start_pref_e,
+                           start_pref_f=plan.reuse_start_pref_f)
+    return schedule
+
+
+def sample_tasks(tasks: list[ExploreTask], limit: int | None, seed: int) -> list[ExploreTask]:
+    """At most ``limit`` tasks drawn at random, in turn from each system so every system is explored (in the
+    plan's order); all of them when ``limit`` is None."""
+    if limit is None or limit >= len(tasks):
+        return tasks
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[ExploreTask]] = {}
+    for task in tasks:
+        groups.setdefault(task.system, []).append(task)
+    queues = [[group[i] for i in rng.permutation(len(group))] for group in groups.values()]
+    chosen: list[ExploreTask] = []
+    while len(chosen) < limit:
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop())
+    order = {task.name: k for k, task in enumerate(tasks)}
+    return sorted(chosen, key=lambda task: order[task.name])
+
+
+def converged(records: list[IterationRecord], config: LearnConfig) -> bool:
+    """At least ``converged_accurate_fraction`` accurate and at most ``converged_failed_fraction`` failed, in
+    each of the last ``converged_iterations`` iterations (the paper's "two in a row")."""
+    last = records[-config.converged_iterations:]
+    return len(last) == config.converged_iterations and all(
+        r.explored > 0 and r.accurate_fraction >= config.converged_accurate_fraction
+        and r.failed / r.explored <= config.converged_failed_fraction for r in last)
+
+
+def explore_stage(task: ExploreTask, plan: ExplorationPlan) -> Any:
+    """The task's MD stage; ``quench`` is the paper's melt-quench, NPT cooling from ``quench_from_k``."""
+    from thioglass.md.protocol import Stage
+
+    if task.ensemble == "quench":
+        return Stage("explore", "npt", plan.duration_ps, plan.quench_from_k, task.temperature_k,
+                     pressure_bar=task.pressure_bar, dump_every_ps=plan.sample_every_ps)
+    return Stage("explore", task.ensemble, plan.duration_ps, task.temperature_k, pressure_bar=task.pressure_bar,
+                 dump_every_ps=plan.sample_every_ps)
+
+
 def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[str], iteration: int) -> tuple[str, str]:
     from thioglass.md.lammps import LammpsEngine, LammpsSettings
-    from thioglass.md.protocol import Protocol, Stage
+    from thioglass.md.protocol import Protocol
 
     plan = config.exploration
-    stage = Stage("explore", task.ensemble, plan.duration_ps, task.temperature_k, pressure_bar=task.pressure_bar,
-                  dump_every_ps=plan.sample_every_ps)
+    stage = explore_stage(task, plan)
     # A stable per-task seed (not hash(), which changes between processes) keeps a resumed task's protocol equal.
     protocol = Protocol((stage,), timestep_fs=plan.timestep_fs, seed=1 + iteration * 7919 + zlib.crc32(task.name.encode()) % 7919)
     atoms = strained(start_structure(task.system, seed=config.initial.seed), task.strain)
@@ -91,8 +156,32 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
 
 
 #: Settings that only shape iterations not yet explored, so a run may resume with them changed.
-ADJUSTABLE = ("iterations", "converged_accurate_fraction", "exploration", "selection", "threads", "workers",
-              "scheduler")
+ADJUSTABLE = ("iterations", "converged_accurate_fraction", "converged_failed_fraction", "converged_iterations",
+              "exploration", "selection", "threads", "workers", "scheduler")
+
+
+def _with_defaults(stored: dict) -> dict:
+    """A stored ``config.json`` with the keys added since it was written at their defaults (their behaviour
+    before they existed), so an older workdir still resumes."""
+    out = dict(stored)
+    for f in fields(LearnConfig):
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if is_dataclass(default):
+            out[f.name] = {**json.loads(json.dumps(asdict(default))), **stored.get(f.name, {})}
+        elif f.name not in out:
+            out[f.name] = default
+    return out
+
+
+def _locked(settings: dict, key: str) -> Any:
+    """The part of a setting a resume must match: where the workdir and the seed label files lie may change
+    (a checkout on another machine), their names may not."""
+    value = settings.get(key)
+    if key == "workdir":
+        return None
+    if key == "initial" and isinstance(value, dict):
+        return {**value, "labels": [Path(name).name for name in value.get("labels", [])]}
+    return value
 
 
 class Learner:
@@ -114,8 +203,9 @@ class Learner:
             record = self.iteration(k)
             records.append(record)
             self._write_table(records)
-            if record.accurate_fraction >= self.config.converged_accurate_fraction:
-                self.log(f"converged at iteration {k}: {record.accurate_fraction:.1%} accurate")
+            if converged(records, self.config):
+                self.log(f"converged at iteration {k}: {record.accurate_fraction:.1%} accurate, "
+                         f"{record.failed / record.explored:.1%} failed, {self.config.converged_iterations} in a row")
                 break
         return records
 
@@ -129,9 +219,8 @@ class Learner:
         record = self.root / "config.json"
         current = self._settings()
         if record.exists():
-            previous = json.loads(record.read_text())
-            previous.setdefault("reference_options", {})  # workdirs started before the key existed
-            differs = sorted(k for k in current if k not in ADJUSTABLE and previous.get(k) != current[k])
+            previous = _with_defaults(json.loads(record.read_text()))
+            differs = sorted(k for k in current if k not in ADJUSTABLE and _locked(previous, k) != _locked(current, k))
             if differs:
                 raise ThioglassError(f"{self.root} was started with other settings ({', '.join(differs)}); "
                                      f"use a new workdir or restore them (only {', '.join(ADJUSTABLE)} may change)")
@@ -141,6 +230,11 @@ class Learner:
         return json.loads(json.dumps(asdict(self.config)))  # tuples -> lists, as stored
 
     def _seed_labels(self) -> None:
+        from thioglass.mlff.dataset import import_labels
+
+        for path in self.config.initial.labels:  # at every start: a file re-exported since brings its new frames
+            added = import_labels(path, self.store)
+            self.log(f"seed labels: {added} new frames from {path}")
         marker = self.root / "initial.done"
         if marker.exists():
             return
@@ -160,7 +254,8 @@ class Learner:
         selection_file = folder / "select.json"
         if not selection_file.exists():
             write_json(folder / "config.json", self._settings())
-            tasks = exploration_tasks(self.config.exploration)
+            tasks = sample_tasks(exploration_tasks(self.config.exploration),
+                                 self.config.exploration.tasks_per_iteration, seed=k)
             self.log(f"iteration {k}: exploring {len(tasks)} MD tasks")
             runs = _map(self.client, _explore, tasks, str(folder / "explore"), self.config, models, k)
             result = select_candidates(runs, self.config.selection, self.config.selection.seed + k)
@@ -193,11 +288,12 @@ class Learner:
         sel_file = self.root / "sel.json"
         if not sel_file.exists():  # fixed once so every iteration's models share one descriptor
             write_json(sel_file, neighbour_sel(data["train"], arch.rcut_angstrom, TYPE_MAP))
+        schedule = member_schedule(plan, k)
         settings = TrainSettings(architecture=arch, seed=plan.seed, sel=tuple(json.loads(sel_file.read_text())),
-                                 schedule=Schedule(steps=plan.steps, disp_freq=max(1, plan.steps // 20),
-                                                   save_freq=max(1, plan.steps // 10)))
+                                 schedule=schedule)
         previous = str(self.root / f"iter.{k - 1:03d}" / "train") if k > 0 and plan.init_from_previous else None
-        self.log(f"iteration {k}: training {plan.models} models on {len(self.store.keys())} labels")
+        self.log(f"iteration {k}: training {plan.models} models on {len(self.store.keys())} labels, "
+                 f"{schedule.steps} steps" + (" from the previous iteration's models" if previous else ""))
         results = _map(self.client, _train_member, list(range(plan.models)), str(folder / "train"), settings, data,
                        self.config.threads, previous)
         return [r.frozen_model for r in results], results[0].final_rmse

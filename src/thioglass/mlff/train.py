@@ -88,6 +88,21 @@ def _dp(args: list[str], workdir: Path, log_name: str, threads: int | None) -> N
         raise ThioglassError(f"dp {args[0]} failed in {workdir} (exit {code}): {tail[0][:200]}; see {workdir / log_name}")
 
 
+def _check_resume(workdir: Path, doc: dict) -> None:
+    """A checkpoint continues only the training it was made by: another net, loss or starting learning rate
+    would mix two trainings in one model. More steps may be asked for (a longer run continues the first)."""
+    previous = workdir / "input.json"
+    if not ((workdir / "checkpoint").exists() and previous.exists()):
+        return
+
+    def settings(d: dict) -> tuple:
+        return d["model"], d["loss"], d["learning_rate"]["start_lr"]
+
+    if settings(json.loads(previous.read_text())) != settings(doc):
+        raise ThioglassError(f"{workdir} holds a checkpoint of a training with another net, loss or learning rate "
+                             f"({previous}); train into a new folder, or delete this one to start it again")
+
+
 def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Sequence[str],
                 validation_systems: Sequence[str] = (), *, compress: bool = True,
                 threads: int | None = None, init_model: str | None = None) -> TrainResult:
@@ -95,7 +110,8 @@ def train_model(workdir: str | Path, settings: TrainSettings, train_systems: Seq
 
     Resumes from the newest checkpoint if a previous run was killed; returns at once if the model
     was already trained to ``settings.schedule.steps``. ``init_model`` (a checkpoint prefix such as
-    ``../model_0/model.ckpt``) starts a fresh training from another model's weights.
+    ``../model_0/model.ckpt``, or a frozen ``.pb``) starts a fresh training from another model's weights;
+    a checkpoint of a training with other settings is refused.
     """
     from thioglass.locking import folder_lock
 
@@ -116,12 +132,15 @@ def _train_locked(workdir: Path, settings: TrainSettings, train_systems: Sequenc
     if not finished:
         doc = deepmd_input(settings, [str(Path(s).resolve()) for s in train_systems],
                            [str(Path(s).resolve()) for s in validation_systems])
+        _check_resume(workdir, doc)
         (workdir / "input.json").write_text(json.dumps(doc, indent=2))
         if done_steps < target:
             if (workdir / "checkpoint").exists():
                 restart = ["--restart", "model.ckpt"]
             elif init_model:
-                restart = ["--init-model", str(Path(init_model).resolve())]
+                # A frozen model (no checkpoint kept) starts the weights as well as a checkpoint does.
+                flag = "--init-frz-model" if init_model.endswith(".pb") else "--init-model"
+                restart = [flag, str(Path(init_model).resolve())]
             else:
                 restart = []
             _dp(["train", "input.json", *restart], workdir, "train.log", threads)
