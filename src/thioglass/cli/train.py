@@ -14,7 +14,7 @@ from thioglass.cluster import dask_client
 def train(
     store: Path = typer.Option(..., "--labels", "-l", help="Label store (from `thioglass label` or `learn`)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder; a killed training resumes from its checkpoint."),
-    architecture: str = typer.Option("paper", "--architecture", "-a", help="paper (the article's) or fast."),
+    architecture: str = typer.Option("paper", "--architecture", "-a", help="paper (the article's), fast, or fast-5.5 (the fast nets at rcut 5.5 Å)."),
     steps: int = typer.Option(400_000, "--steps", help="Training steps (the paper: 4 million)."),
     models: int = typer.Option(1, "--models", "-m", min=1, help="Ensemble size (4 for model deviation)."),
     seed: int = typer.Option(1, "--seed", help="Seed of the first model; model i uses seed + 1000 i."),
