@@ -112,7 +112,7 @@ def test_agrees_with_kinisi_on_the_same_dump(tmp_path):
 def _arrhenius_dumps(tmp_path: Path, ea_eV: float) -> list[tuple[Path, float]]:
     out = []
     for k, temperature in enumerate((400.0, 500.0, 600.0)):
-        d = 0.5 * np.exp(-ea_eV / BOLTZMANN_EV_K * (1 / temperature - 1 / 600.0))
+        d = 2.0 * np.exp(-ea_eV / BOLTZMANN_EV_K * (1 / temperature - 1 / 600.0))
         s, boxes, _ = _npt_walk(10 + k, d)
         _write_dump(tmp_path / f"T{temperature:g}.dump", s, boxes)
         out.append((tmp_path / f"T{temperature:g}.dump", temperature))
@@ -181,7 +181,12 @@ def test_md_workflow_with_tiny_model_and_resume(tmp_path):
     assert [r["temperature_K"] for r in got["temperatures"]] == [300.0, 400.0]
     for row in got["temperatures"]:
         assert row["n_frames"] == 21 and row["frame_interval_ps"] == pytest.approx(0.01) and row["n_carriers"] == 24
-        assert row["D_std_cm2_s"] > 0 and row["li_density_per_cm3"] > 1e22 and isinstance(row["included"], bool)
+        assert row["li_density_per_cm3"] > 1e22 and isinstance(row["included"], bool)
+        if row["D_cm2_s"] is None:  # 0.2 ps seldom gets past the criterion: no D, no sigma, only the apparent slope
+            assert row["regime"] in ("sub-diffusive", "super-diffusive") and row["sigma_mS_cm"] is None
+            assert isinstance(row["D_apparent_cm2_s"], float) and not row["included"]
+        else:
+            assert row["D_std_cm2_s"] > 0
         assert Path(row["trajectory"]).name == "traj.dump" and "01_production" in row["trajectory"]
     assert (out / "msd.png").stat().st_size > 0 and (out / "arrhenius.png").stat().st_size > 0
     done = sorted(out.glob("T*K/*/done.json"))

@@ -26,7 +26,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 SETTINGS = ["quench.melt_k=400", "quench.final_k=300", "quench.melt_ps=0.05", "quench.cooling_rate_k_per_s=2e15",
             "quench.anneal_ps=0.1", "quench.tdamp_ps=0.02", "quench.dump_every_ps=0.01",
             "conductivity.temperatures_k=400,500,600,700"]
-EA_EV, D0_A2_PS = 0.3, 300.0
+# Fast enough that every temperature's MSD passes the fit's 4 Å² threshold well inside its 40 ps (issue 17).
+EA_EV, D0_A2_PS = 0.15, 50.0
 
 
 class SoftLJ(LennardJones):
@@ -36,7 +37,7 @@ class SoftLJ(LennardJones):
         super().__init__(sigma=2.0, epsilon=0.01, rc=5.0, smooth=True)
 
 
-def random_walk(path: Path, temperature_k: float, seed: int, n_li: int = 64, n_frames: int = 200,
+def random_walk(path: Path, temperature_k: float, seed: int, n_li: int = 64, n_frames: int = 400,
                 frame_ps: float = 0.1) -> None:
     """Li random walk with D = D0 exp(-Ea/kT) among fixed S, wrapped into a 20 Å cube, 100 MD steps per frame."""
     rng = np.random.default_rng(seed)

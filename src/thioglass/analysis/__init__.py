@@ -8,8 +8,8 @@ calculator, an MD run or files is a step in :mod:`thioglass.properties`.
 Objects take their parameters in the constructor and accumulate with ``compute(frame)``; numpy
 kernels sit underneath. Structure: :class:`~thioglass.analysis.structure.StructureAnalysis`
 (density, g(r), neutron S(Q), Q^n/E^n, environments). Mechanics: :mod:`~thioglass.analysis.elastic`
-(strains, stress differences, Voigt-Reuss-Hill). Transport: :mod:`~thioglass.analysis.diffusion` and
-:mod:`~thioglass.analysis.conductivity`. Paddle-wheel: :mod:`~thioglass.analysis.rotation`.
+(strains, stress differences, Voigt-Reuss-Hill). Transport: :mod:`~thioglass.analysis.msd`, :mod:`~thioglass.analysis.diffusion`
+and :mod:`~thioglass.analysis.conductivity`. Paddle-wheel: :mod:`~thioglass.analysis.rotation`.
 """
 
 from thioglass.analysis.density import Density, density_g_cm3

@@ -190,8 +190,9 @@ def _print(result: dict, json_path: Path) -> None:
     for row in result["temperatures"]:
         slope = row["loglog_slope"]
         table.add_row(
-            f"{row['temperature_K']:g}", f"{row['D_cm2_s']:.3e} ± {row['D_std_cm2_s']:.1e}",
-            f"{row['sigma_mS_cm']:.3g} ± {row['sigma_std_mS_cm'] or 0:.2g}",
+            f"{row['temperature_K']:g}",
+            row.get("regime", "-") if row["D_cm2_s"] is None else f"{row['D_cm2_s']:.3e} ± {row['D_std_cm2_s']:.1e}",
+            "-" if row["sigma_mS_cm"] is None else f"{row['sigma_mS_cm']:.3g} ± {row['sigma_std_mS_cm'] or 0:.2g}",
             "-" if slope is None else f"{slope:.2f}", f"{row['fit_start_ps']:.3g}-{row['fit_end_ps']:.3g}",
             "yes" if row["included"] else "no",
         )

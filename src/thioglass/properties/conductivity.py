@@ -13,8 +13,10 @@ needs frames close enough that no atom moves half a cell between them: where the
 ``xu`` the largest step per frame interval (in cell fractions) is measured from it and a warning
 is raised above 0.3. The drift of the framework is removed (kinisi's convention).
 
-A temperature whose MSD is not diffusive (log-log slope not near 1, or D not above twice its
-error) is reported with the reason and left out of the Arrhenius fit, with a warning.
+A temperature whose MSD is not diffusive by the fixed criterion of
+:class:`~thioglass.analysis.diffusion.DiffusionFitSettings` (sub- or super-diffusive: no D and no
+sigma, only the apparent ``D_apparent_cm2_s``; or D not above twice its error) is reported with
+the reason and left out of the Arrhenius fit, with a warning.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
     -------
     dict
         JSON-ready: :func:`~thioglass.analysis.diffusion.fit_diffusion` keys, ``sigma_S_cm``,
-        ``sigma_mS_cm`` and ``sigma_std_mS_cm``, ``li_density_per_cm3``, ``volume_mean_angstrom3``,
+        ``sigma_mS_cm`` and ``sigma_std_mS_cm`` (None without a D), ``li_density_per_cm3``, ``volume_mean_angstrom3``,
         ``n_carriers``, ``n_frames``, ``frame_interval_ps``, ``max_step_cell_fraction``,
         ``warnings`` and ``msd`` (``lag_ps``, ``msd_A2``).
     """
@@ -152,7 +154,8 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
     result = fit_diffusion(curve.lag_ps, curve.msd_A2, curve.n_independent, curve.per_atom_msd_A2, settings=fit)
     volume = float(np.mean(volumes))
     density = number_density_per_cm3(n_carriers, volume)
-    sigma = nernst_einstein(result["D_cm2_s"], density, temperature_k)
+    d = result["D_cm2_s"]
+    sigma = None if d is None else float(nernst_einstein(d, density, temperature_k))
     warnings = [] if result["diffusive"] else [f"{temperature_k:g} K: {result['message']}"]
     if steps.max_fraction is not None and steps.max_fraction > MAX_STEP_FRACTION:
         warnings.append(
@@ -161,10 +164,9 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
         )
     result.update(
         temperature_K=float(temperature_k),
-        sigma_S_cm=float(sigma),
-        sigma_mS_cm=float(sigma) * 1e3,
-        sigma_std_mS_cm=float(abs(sigma) * result["D_std_cm2_s"] / abs(result["D_cm2_s"]) * 1e3)
-        if result["D_cm2_s"] != 0 else None,
+        sigma_S_cm=sigma,
+        sigma_mS_cm=None if sigma is None else sigma * 1e3,
+        sigma_std_mS_cm=float(abs(sigma) * result["D_std_cm2_s"] / abs(d) * 1e3) if d else None,
         li_density_per_cm3=density,
         volume_mean_angstrom3=volume,
         volume_std_angstrom3=float(np.std(volumes)),
@@ -197,7 +199,7 @@ def summarise(per_temperature: list[dict]) -> dict:
     rows = sorted(per_temperature, key=lambda r: r["temperature_K"])
     warnings = [w for r in rows for w in r.get("warnings", [])]
     for row in rows:
-        ok = row["diffusive"] and row["D_cm2_s"] > 0
+        ok = row["diffusive"] and (row["D_cm2_s"] or 0.0) > 0
         row["included"] = bool(ok)
         row["excluded_reason"] = None if ok else row["message"]
     used = [r for r in rows if r["included"]]

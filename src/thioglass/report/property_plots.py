@@ -42,11 +42,15 @@ def msd_figure(temperatures: Sequence[Mapping]) -> Figure:
     for row, colour in zip(temperatures, colours):
         lag, msd = np.asarray(row["msd"]["lag_ps"]), np.asarray(row["msd"]["msd_A2"])
         positive = msd > 0
-        label = f"{row['temperature_K']:g} K" + ("" if row.get("included", True) else " (not diffusive)")
-        ax.loglog(lag[positive], msd[positive], color=colour, lw=0.8, ls="-" if row.get("included", True) else ":",
-                  label=label)
-        fit = positive & (lag >= row["fit_start_ps"]) & (lag <= row["fit_end_ps"])
-        ax.loglog(lag[fit], msd[fit], color=colour, lw=2.5, alpha=0.6)
+        included = row.get("included", True)
+        label = f"{row['temperature_K']:g} K" + ("" if included else f" ({row.get('regime', 'not diffusive')})")
+        ax.loglog(lag[positive], msd[positive], color=colour, lw=0.8, ls="-" if included else ":", label=label)
+        if included:
+            fit = positive & (lag >= row["fit_start_ps"]) & (lag <= row["fit_end_ps"])
+            ax.loglog(lag[fit], msd[fit], color=colour, lw=2.5, alpha=0.6)
+    threshold = next((r["settings"]["min_msd_A2"] for r in temperatures if "min_msd_A2" in r.get("settings", {})), None)
+    if threshold is not None:
+        ax.axhline(threshold, color="grey", lw=0.6, ls=":", label=f"fit starts above {threshold:g} Å$^2$")
     if temperatures:
         # Slope-1 guide a factor 2 below the hottest curve, through its fit start.
         hot = max(temperatures, key=lambda r: r["temperature_K"])
@@ -75,7 +79,7 @@ def arrhenius_figure(result: Mapping) -> Figure:
     rows = result["temperatures"]
     for included, style in ((True, dict(fmt="o", color="tab:blue")),
                             (False, dict(fmt="o", mfc="none", color="tab:grey"))):
-        sel = [r for r in rows if r["included"] == included and r["D_cm2_s"] > 0]
+        sel = [r for r in rows if r["included"] == included and (r["D_cm2_s"] or 0.0) > 0]
         if not sel:
             continue
         x = [1000.0 / r["temperature_K"] for r in sel]
