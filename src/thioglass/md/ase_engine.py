@@ -59,8 +59,8 @@ from thioglass.md.jobs import THERMO_COLUMNS, check_protocol_file, mark_stage_do
 from thioglass.md.integrity import check_stage_trajectory
 from thioglass.md.protocol import Protocol, Stage
 from thioglass.md.results import MDResult, StageResult, check_frame
-from thioglass.mlff.ensemble import (DEVIATION_FILE, ase_deviation_row, format_deviation_row, trim_deviation,
-                                     write_deviation_header)
+from thioglass.mlff.ensemble import (DEVIATION_EVERY_STEPS, DEVIATION_FILE, ase_deviation_row, format_deviation_row,
+                                     trim_deviation, write_deviation_header)
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,7 +102,7 @@ class AseSettings:
     chain_length: int = 3
     write_labels: bool = False
     ensemble: tuple[str, ...] = ()
-    deviation_every_steps: int = 100
+    deviation_every_steps: int = DEVIATION_EVERY_STEPS
 
     def __post_init__(self) -> None:
         if self.threads < 1 or self.checkpoint_every_steps < 1 or self.ramp_plateau_steps < 1:
@@ -269,13 +269,13 @@ class _StageRun:
         self.settings, self.stage, self.protocol = engine.settings, stage, protocol
         self.folder, self.first = folder, first
         self.calculator = engine.calculator()
-        self.members = engine.members()
-        self.deviation_every = min(self.settings.deviation_every_steps, self.n_steps) if self.members else None
         self.n_steps = stage.steps(protocol.timestep_fs)
         self.dump_every = stage.dump_every_steps(protocol.timestep_fs)
         self.thermo_every = min(protocol.thermo_every_steps, self.n_steps)
         self.t_max = self.settings.runaway_factor * protocol.max_temperature_k + 500
         self.last_good: Atoms | None = None
+        self.members = engine.members()
+        self.deviation_every = min(self.settings.deviation_every_steps, self.n_steps) if self.members else None
 
     def run(self, atoms: Atoms, report: Callable[[int], None] | None) -> None:
         step, state = self._resume(atoms)
