@@ -157,3 +157,15 @@ def test_a_potential_without_an_ensemble_says_so_and_runs(tmp_path):
     assert deviation_by_stage(tmp_path, "quench") == {}
     with pytest.raises(Exception, match="needs a DeePMD potential"):
         make_engine(spec, ensemble=[TINY])
+
+
+def test_bench_deviation_times_each_interval(tmp_path, cli):
+    import json
+
+    out = tmp_path / "cost.json"
+    code, err = cli("bench", "deviation", "-o", str(out), "-m", TINY, "--members", MEMBER, "--atoms", "40",
+                    "--steps", "40", "--every", "10", "--repeats", "1")
+    assert code == 0, err
+    record = json.loads(out.read_text())
+    assert record["members"] == 1 and set(record["extra"]) == {"10"}
+    assert record["baseline"]["steps"] == 40 and record["best"]["10"]["loop_cpu_s"] > 0

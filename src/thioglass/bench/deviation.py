@@ -50,7 +50,7 @@ def deviation_cost(model: str, members: Sequence[str], atoms, *, steps: int = 20
     machine touches both; the fastest of the repeats is kept.
     """
     if not members:
-        raise ThioglassError("deviation_cost needs at least one ensemble member")
+        raise ThioglassError("no ensemble members to time: the shipped model has none yet; give --members m1.pb,m2.pb")
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="thioglass-bench-devi-") as scratch:
         for r in range(repeats):

@@ -149,6 +149,42 @@ def md(
     Console().print(_md_table(record))
 
 
+@app.command("deviation")
+def deviation(
+    out: Path = typer.Option(..., "--out", "-o", help="JSON file for the results."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Production model (default: the shipped one)."),
+    members: Optional[str] = typer.Option(None, "--members", help="Ensemble members m1.pb,m2.pb (default: the "
+                                          "shipped ensemble)."),
+    atoms: int = typer.Option(300, "--atoms", min=2, help="Atoms of the 75Li2S-25P2S5 glass timed."),
+    steps: int = typer.Option(2000, "--steps", min=10, help="MD steps per timing run."),
+    every: str = typer.Option("20,100,500", "--every", help="Sampling intervals (steps) to time, comma-separated."),
+    threads: int = typer.Option(1, "--threads", help="OpenMP threads for LAMMPS."),
+    repeats: int = typer.Option(2, "--repeats", min=1, help="Runs of each case, alternating (the fastest is kept)."),
+) -> None:
+    """Extra cost of recording the ensemble's force deviation in a LAMMPS stage, per sampling interval."""
+    from rich.console import Console
+
+    from thioglass.bench.common import machine_info, write_json
+    from thioglass.bench.deviation import deviation_cost
+    from thioglass.build import BuildSettings, build_glass
+    from thioglass.mlff.ensemble import ensemble_for, parse_members
+    from thioglass.potential import model_path
+
+    potential = str(model) if model else None
+    chosen = ensemble_for(potential, parse_members(members))
+    intervals = tuple(int(x) for x in every.split(",") if x.strip())
+    glass = build_glass("75Li2S-25P2S5", settings=BuildSettings(n_atoms=atoms, seed=0))
+    console = Console(stderr=True)
+    with console.status("starting") as status:
+        record = deviation_cost(model_path(potential), [str(m) for m in chosen], glass, steps=steps,
+                                intervals=intervals, threads=threads, repeats=repeats,
+                                on_stage=lambda message: status.update(message))
+    write_json({"benchmark": "deviation", "machine": machine_info(), **record}, out)
+    for name, extra in record["extra"].items():
+        Console().print(f"every {name} steps: {100 * extra['loop_cpu_extra']:+.1f} % loop CPU time, "
+                        f"{extra['start_extra_s']:+.1f} s start")
+
+
 def _md_table(record: dict):
     from rich.table import Table
 
