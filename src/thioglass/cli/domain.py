@@ -85,12 +85,16 @@ class _Bar:
 def _print_table(console, domain: dict, out: Path) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Model domain ({len(domain['model']['ensemble'])} ensemble members)")
+    members = len(domain["model"]["ensemble"])
+    table = Table(title=f"Model domain: {domain['model']['file']} and {members} ensemble member"
+                        f"{'s' if members != 1 else ''}")
     for column in ("composition", "atoms", "verdict", "decided by", "p99 eV/Å", "max eV/Å", "> 0.2 eV/Å"):
-        table.add_column(column, justify="left" if column in ("composition", "verdict", "decided by") else "right")
+        table.add_column(column, justify="left" if column in ("composition", "verdict", "decided by") else "right",
+                         no_wrap=column == "composition")
     for point in domain["points"]:
         stats = point["stages"].get(point["decided_by"] or "", {})
-        table.add_row(point["composition"], str(point["n_atoms"] or "-"), point["verdict"], point["decided_by"] or "-",
+        decided = "failed" if point.get("failed") else point["decided_by"] or "-"
+        table.add_row(point["composition"], str(point["n_atoms"] or "-"), point["verdict"], decided,
                       f"{stats['p99_eV_A']:.3f}" if stats else "-", f"{stats['max_eV_A']:.3f}" if stats else "-",
                       f"{100 * stats['share_above_low']:.1f} %" if stats else "-")
     console.print(table)
