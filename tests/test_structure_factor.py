@@ -60,6 +60,50 @@ def test_crystal_sq_from_g_of_r_matches_a_direct_debye_sum(lorch):
     assert np.ptp(debye["total"]) > 1.0
 
 
+GLASS = Path(__file__).parent / "data" / "glass_75Li2S-25P2S5_304.extxyz"
+
+
+def test_default_sq_of_a_glass_frame_is_honest_at_low_q():
+    # A 304-atom quick-preset glass: the g(r) -> S(Q) transform of a 10 Å g(r) without a window,
+    # from Q near 0, rings far below what any glass scatters.
+    glass = read(GLASS)
+    sq = StructureAnalysis().compute(glass).result()["sq"]
+    q = np.asarray(sq["q_inv_angstrom"])
+    assert sq["window"] == "Lorch" and sq["lorch"] is True
+    assert q[0] == pytest.approx(2 * np.pi / 10.0) == sq["q_min_inv_angstrom"]
+    b2 = np.array([NEUTRON_B_FM[el] for el in glass.get_chemical_symbols()])
+    assert sq["low_q_limit"] == pytest.approx(1 - np.mean(b2**2) / np.mean(b2) ** 2)  # -3.75: Li scatters negatively
+    low = q < 1.0
+    total, intensity = np.asarray(sq["total"])[low], np.asarray(sq["intensity"])[low]
+    assert total.min() > sq["low_q_limit"] - 0.5
+    assert intensity.min() > -0.2  # a scattered intensity: >= 0 up to what a 304-atom frame resolves
+    raw = neutron_structure_factor(RDF(10.0, 200).compute(glass).result(), np.linspace(0.05, 1.0, 40), lorch=False)
+    assert raw["total"].min() < sq["low_q_limit"] - 1.0 and raw["intensity"].min() < -0.3  # the checks can fail
+
+
+def test_crystal_sq_peaks_sit_at_the_bragg_reflections_of_pymatgen():
+    # Independent route: pymatgen's neutron powder pattern (its own scattering lengths and Lorentz
+    # factor) for antifluorite Li2S. Our Lorch-damped transform of g(r) to 20 Å must put its three
+    # highest maxima below 8 1/Å at the three strongest reflections there.
+    from pymatgen.analysis.diffraction.neutron import NDCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = _crystal("Li2S_antifluorite")
+    wavelength = 0.7
+    pattern = NDCalculator(wavelength=wavelength).get_pattern(AseAtomsAdaptor.get_structure(atoms), two_theta_range=(0, 70))
+    # pymatgen lists symmetry-equivalent families of the primitive cell apart: merge equal Q.
+    q_bragg, where = np.unique(np.round(4 * np.pi * np.sin(np.radians(pattern.x / 2)) / wavelength, 4),
+                               return_inverse=True)
+    intensity = np.bincount(where, weights=pattern.y)
+    keep = q_bragg < 8.0
+    strongest = np.sort(q_bragg[keep][np.argsort(intensity[keep])[::-1][:3]])
+    q = np.linspace(0.5, 8.0, 1500)
+    total = neutron_structure_factor(RDF(20.0, 4000).compute(atoms).result(), q)["total"]
+    maxima = np.flatnonzero((total[1:-1] > total[:-2]) & (total[1:-1] > total[2:])) + 1
+    ours = np.sort(q[maxima[np.argsort(total[maxima])[::-1][:3]]])
+    np.testing.assert_allclose(ours, strongest, atol=0.05)
+
+
 def test_ideal_gas_sq_is_one_at_large_q():
     rdf = RDF(r_max_angstrom=8.0, n_bins=160)
     for seed in range(3):

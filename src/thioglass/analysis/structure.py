@@ -29,10 +29,11 @@ class StructureSettings:
         Range (Å) and bins of g(r); r_max may exceed half the cell (periodic images are counted).
     bond_cutoff_angstrom
         Bond cutoff for Q^n / E^n (2.6 Å in the paper).
-    q_max_inv_angstrom, n_q
-        Q grid of S(Q) in 1/Å.
+    q_max_inv_angstrom, n_q, q_min_inv_angstrom
+        Q grid of S(Q) in 1/Å; ``q_min_inv_angstrom`` None starts it at 2 pi / r_max.
     lorch
-        Apply the Lorch window in the g(r) -> S(Q) transform.
+        Apply the Lorch window in the g(r) -> S(Q) transform (default: without it the cut at
+        r_max rings at low Q).
     """
 
     r_max_angstrom: float = 10.0
@@ -40,7 +41,8 @@ class StructureSettings:
     bond_cutoff_angstrom: float = 2.6
     q_max_inv_angstrom: float = 20.0
     n_q: int = 400
-    lorch: bool = False
+    lorch: bool = True
+    q_min_inv_angstrom: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("r_max_angstrom", "bond_cutoff_angstrom", "q_max_inv_angstrom"):
@@ -63,7 +65,7 @@ class StructureAnalysis:
         self._rdf = RDF(self.settings.r_max_angstrom, self.settings.n_bins)
         self._sro = ShortRangeOrder(self.settings.bond_cutoff_angstrom)
         self._sq = NeutronStructureFactor(
-            self.settings.q_max_inv_angstrom, self.settings.n_q, self.settings.lorch
+            self.settings.q_max_inv_angstrom, self.settings.n_q, self.settings.lorch, self.settings.q_min_inv_angstrom
         )
 
     def compute(self, atoms: Atoms) -> StructureAnalysis:
@@ -110,9 +112,10 @@ class StructureAnalysis:
         missing = [el for el in rdf.species if el not in NEUTRON_B_FM]
         if missing:
             # Partials need no scattering lengths; only the weighted total does.
-            partials = partial_structure_factors(rdf, self._sq.q, self._sq.lorch)
+            q = self._sq.grid(rdf.r_max_angstrom)
+            partials = partial_structure_factors(rdf, q, self._sq.lorch)
             return {
-                "q_inv_angstrom": _floats(self._sq.q),
+                "q_inv_angstrom": _floats(q),
                 "total": None,
                 "f_q_fm2": None,
                 "partials": {key: _floats(s) for key, s in partials.items()},
@@ -126,5 +129,9 @@ class StructureAnalysis:
             "partials": {key: _floats(s) for key, s in sq["partials"].items()},
             "weights": sq["weights"],
             "lorch": self._sq.lorch,
+            "window": sq["window"],
+            "q_min_inv_angstrom": sq["q_min"],
+            "intensity": _floats(sq["intensity"]),
+            "low_q_limit": sq["low_q_limit"],
             "normalisation": sq["normalisation"],
         }

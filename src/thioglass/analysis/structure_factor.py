@@ -4,9 +4,19 @@ Partial (Faber-Ziman) structure factors, with rho the total number density::
 
     S_ij(Q) = 1 + rho * integral_0^r_max 4 pi r^2 (g_ij(r) - 1) sin(Qr)/(Qr) [M(r)] dr
 
-optionally damped by the Lorch window ``M(r) = sin(pi r / r_max) / (pi r / r_max)``. The paper's total
+damped by the Lorch window ``M(r) = sin(pi r / r_max) / (pi r / r_max)`` (the default: without it the
+cut at r_max rings, by several units of S(Q) below 1 1/Å in a 300-atom glass). The paper's total
 is ``F(Q) = sum_ij c_i c_j b_i b_j (S_ij(Q) - 1)`` over ordered pairs (fm^2); the reported ``total`` is the
 Faber-Ziman normalised ``S(Q) = 1 + F(Q) / (sum_i c_i b_i)^2``, which tends to 1 at large Q.
+
+Low Q
+-----
+A g(r) known up to r_max says nothing about Q below about 2 pi / r_max, so the default grid
+(:class:`NeutronStructureFactor`) starts there. Even a perfect transform does not tend to 0 at low Q
+in this normalisation: a glass without number or concentration fluctuations has F(0) = -<b^2>, so
+``S(Q -> 0) = 1 - <b^2> / <b>^2`` (``low_q_limit``), -3.7 for 75Li2S-25P2S5, whose Li scatters with
+a negative length. ``intensity`` is the same data normalised by <b^2>, ``1 + F(Q) / <b^2>``, a
+scattered intensity per atom that physics keeps at or above 0.
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ def _sinc_qr(q: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 
 def partial_structure_factors(
-    rdf: RDFResult, q: np.ndarray | list[float], lorch: bool = False
+    rdf: RDFResult, q: np.ndarray | list[float], lorch: bool = True
 ) -> dict[str, np.ndarray]:
     """``S_ij(Q)`` for every partial of ``rdf`` (same keys), by quadrature over its bins.
 
@@ -100,9 +110,12 @@ def _combine(
         key = f"{a}-{bb}"
         weights[key] = w / mean_b_squared
         f_q += w * (partials[key] - 1.0)
+    mean_of_b_squared = float(np.dot(c, b**2))
     return {
         "q": q,
         "total": 1.0 + f_q / mean_b_squared,
+        "intensity": 1.0 + f_q / mean_of_b_squared,
+        "low_q_limit": 1.0 - mean_of_b_squared / mean_b_squared,
         "f_q_fm2": f_q,
         "partials": partials,
         "weights": weights,
@@ -114,7 +127,7 @@ def _combine(
 def neutron_structure_factor(
     rdf: RDFResult,
     q: np.ndarray | list[float],
-    lorch: bool = False,
+    lorch: bool = True,
     b_fm: Mapping[str, float] | None = None,
 ) -> dict:
     """Neutron S(Q) from frame-averaged g_ij(r).
@@ -126,7 +139,7 @@ def neutron_structure_factor(
     q
         Scattering vectors in 1/Å.
     lorch
-        Damp truncation ripples with the Lorch window.
+        Damp truncation ripples with the Lorch window (default).
     b_fm
         Coherent scattering lengths in fm; default ``NEUTRON_B_FM`` (the paper's values).
 
@@ -134,6 +147,7 @@ def neutron_structure_factor(
     -------
     dict
         ``q``; ``total`` (Faber-Ziman S(Q)); ``f_q_fm2`` (the paper's weighted sum F(Q));
+        ``intensity`` (``1 + F/<b^2>``, >= 0 in physics); ``low_q_limit`` (``1 - <b^2>/<b>^2``);
         ``partials`` (S_ij(Q) keyed ``"Li-S"``); ``weights`` (``total = 1 + sum_k weights[k] *
         (partials[k] - 1)``, unordered pairs with i != j counted twice); ``mean_b_squared_fm2``;
         ``normalisation`` (a sentence).
@@ -144,24 +158,38 @@ def neutron_structure_factor(
 
 @dataclass(frozen=True)
 class NeutronStructureFactor:
-    """S(Q) on ``n_q`` points from ``q_max/n_q`` to ``q_max`` (1/Å)."""
+    """S(Q) on ``n_q`` points from ``q_min`` to ``q_max`` (1/Å), the Lorch window on by default.
+
+    ``q_min`` None starts the grid at ``2 pi / r_max`` of the g(r) transformed (:meth:`grid`).
+    """
 
     q_max: float = 20.0
     n_q: int = 400
-    lorch: bool = False
+    lorch: bool = True
+    q_min: float | None = None
 
     def __post_init__(self) -> None:
         if not self.q_max > 0 or self.n_q < 1:
             raise ThioglassError(f"need q_max > 0 and n_q >= 1, got {self.q_max} and {self.n_q}")
+        if self.q_min is not None and not 0 <= self.q_min < self.q_max:
+            raise ThioglassError(f"need 0 <= q_min < q_max, got {self.q_min} and {self.q_max}")
 
-    @property
-    def q(self) -> np.ndarray:
-        """The Q grid in 1/Å (Q = 0 is left out: a finite r range says nothing there)."""
-        return np.linspace(self.q_max / self.n_q, self.q_max, self.n_q)
+    def q_start(self, r_max_angstrom: float) -> float:
+        """First Q of the grid: ``q_min``, or ``2 pi / r_max`` (below it a g(r) to r_max resolves nothing)."""
+        return min(2.0 * np.pi / r_max_angstrom, self.q_max / 2) if self.q_min is None else self.q_min
+
+    def grid(self, r_max_angstrom: float) -> np.ndarray:
+        """The Q grid in 1/Å for a g(r) up to ``r_max_angstrom``."""
+        return np.linspace(self.q_start(r_max_angstrom), self.q_max, self.n_q)
+
+    def window_name(self) -> str:
+        return "Lorch" if self.lorch else "none"
 
     def from_rdf(self, rdf: RDFResult) -> dict:
-        """See :func:`neutron_structure_factor`."""
-        return neutron_structure_factor(rdf, self.q, self.lorch)
+        """See :func:`neutron_structure_factor`; adds ``q_min`` and ``window``."""
+        out = neutron_structure_factor(rdf, self.grid(rdf.r_max_angstrom), self.lorch)
+        out.update(q_min=float(out["q"][0]), window=self.window_name())
+        return out
 
 
 def _uniform_background(q: np.ndarray, r_max: float, lorch: bool) -> np.ndarray:
@@ -177,7 +205,7 @@ def debye_structure_factor(
     atoms: Atoms,
     q: np.ndarray | list[float],
     r_max: float,
-    lorch: bool = False,
+    lorch: bool = True,
     b_fm: Mapping[str, float] | None = None,
 ) -> dict:
     """Reference S(Q) of one frame by a direct Debye sum over exact pair distances below ``r_max``.

@@ -17,7 +17,8 @@ def analyze(
     bins: int = typer.Option(200, "--bins", help="Number of g(r) bins."),
     qmax: float = typer.Option(20.0, "--qmax", help="Largest Q of S(Q) in 1/Å."),
     nq: int = typer.Option(400, "--nq", help="Number of Q points."),
-    lorch: bool = typer.Option(False, "--lorch", help="Apply the Lorch window in the g(r) -> S(Q) transform."),
+    lorch: bool = typer.Option(True, "--lorch/--no-lorch",
+                               help="Lorch window in the g(r) -> S(Q) transform (off: the cut at rmax rings at low Q)."),
     type_map: Optional[str] = typer.Option(
         None, "--type-map", help="Elements of LAMMPS types 1, 2, ... (default Li,Si,P,S) for dumps without elements."
     ),

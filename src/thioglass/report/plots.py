@@ -74,14 +74,25 @@ def partial_rdf_figure(rdf: Mapping) -> Figure:
 
 
 def total_sq_figure(sq: Mapping) -> Figure:
-    """Total neutron S(Q) against Q (1/Å), with its normalisation named in the y label."""
+    """Total neutron S(Q) against Q (1/Å), its normalisation named in the y label, and how it was made.
+
+    The title names the window (Lorch or none) and the first Q; a dotted line marks the Faber-Ziman
+    low-Q limit ``1 - <b^2>/<b>^2`` of a glass without number or concentration fluctuations, so a
+    negative S(Q) at low Q is not read as an artefact (or the other way round).
+    """
     fig = _new_figure(6.0, 4.0)
     ax = fig.add_subplot()
     ax.plot(sq["q_inv_angstrom"], sq["total"], color="black", lw=1.2)
     ax.axhline(1.0, color="grey", lw=0.6, ls="--")
+    if sq.get("low_q_limit") is not None:
+        ax.axhline(sq["low_q_limit"], color="tab:blue", lw=0.8, ls=":",
+                   label=f"S(Q→0) without fluctuations: 1 - <b²>/<b>² = {sq['low_q_limit']:.2f}")
+        ax.legend(fontsize=8, loc="lower right", frameon=False)
     ax.set_xlabel("Q (Å$^{-1}$)")
     ax.set_ylabel(f"S(Q) ({_normalisation_name(sq)})")
-    ax.set_title("Total neutron structure factor")
+    window = sq.get("window", "Lorch" if sq.get("lorch") else "none")
+    start = sq.get("q_min_inv_angstrom", sq["q_inv_angstrom"][0])
+    ax.set_title(f"Total neutron structure factor (window: {window}; from Q = {start:.2f} Å$^{{-1}}$)", fontsize=10)
     return fig
 
 
