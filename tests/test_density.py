@@ -10,7 +10,7 @@ from ase import Atoms
 from ase.io import read
 
 import thioglass
-from thioglass.analysis.density import Density, density_g_cm3
+from thioglass.analysis.density import DENSITY_DRIFT_KEYS, Density, density_drift, density_g_cm3
 from thioglass.errors import ThioglassError
 
 STRUCTURES = Path(thioglass.__file__).parent / "data" / "structures"
@@ -75,3 +75,42 @@ def test_non_periodic_or_cell_less_frames_are_rejected():
 def test_result_before_any_frame_is_an_error():
     with pytest.raises(ThioglassError, match="no frames"):
         Density().result()
+
+
+# --- drift over the averaging window (issue 17) ---------------------------------------------------
+
+
+def _correlated_series(seed: int, n: int, drift_g_cm3: float, noise: float = 0.01, a: float = 0.5):
+    """A density series over 10 ps with a linear drift and AR(1) noise (correlated neighbouring samples)."""
+    rng = np.random.default_rng(seed)
+    x = np.empty(n)
+    x[0] = rng.normal(scale=noise)
+    for k in range(1, n):
+        x[k] = a * x[k - 1] + rng.normal(scale=noise * np.sqrt(1 - a**2))
+    time_ps = np.linspace(0.0, 10.0, n)
+    return time_ps, 1.85 + drift_g_cm3 * time_ps / 10.0 + x
+
+
+def test_density_drift_recovers_a_known_drift_with_a_calibrated_error():
+    z, flagged = [], 0
+    for seed in range(200):
+        t, rho = _correlated_series(seed, 500, drift_g_cm3=0.02)
+        got = density_drift(t, rho)
+        assert set(got) == set(DENSITY_DRIFT_KEYS) and got["density_window_ps"] == pytest.approx(10.0)
+        z.append((got["density_drift_g_cm3"] - 0.02) / got["density_drift_std_g_cm3"])
+        flagged += got["density_drift_significant"]
+    # With 3 degrees of freedom the standardised error follows Student's t (std sqrt(3) = 1.7).
+    assert abs(np.mean(z)) < 0.3 and 1.2 < np.std(z) < 2.3
+    assert flagged > 150  # a drift of 0.02 g/cm³ against block noise of about 0.002 is found
+
+
+def test_density_drift_of_a_flat_series_is_seldom_significant():
+    flagged = sum(density_drift(*_correlated_series(seed, 500, drift_g_cm3=0.0))["density_drift_significant"]
+                  for seed in range(200))
+    assert flagged < 25  # 95 % confidence: about 10 of 200 by chance
+
+
+def test_density_drift_needs_samples():
+    got = density_drift(np.array([0.0, 1.0]), np.array([1.8, 1.9]))
+    assert got["density_window_ps"] == 1.0 and got["density_drift_g_cm3"] is None
+    assert got["density_drift_significant"] is None

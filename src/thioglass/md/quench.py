@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from thioglass.analysis.density import density_drift
 from thioglass.errors import ThioglassError
 from thioglass.locking import locked_folder
 from thioglass.io.atomic import write_json
@@ -95,7 +96,8 @@ class QuenchJob:
         record = {"replica": self.replica, "seed": self.seed, "n_atoms": len(glass),
                   "formula": glass.get_chemical_formula(), "folder": str(self.folder), "final_structure": str(final),
                   "engine": engine_kind(self.potential), "wall_s": round(time.perf_counter() - start, 3),
-                  **anneal_averages(result.stages[-1].thermo_table(), self.density_skip_fraction)}
+                  **anneal_averages(result.stages[-1].thermo_table(), self.density_skip_fraction,
+                                    timestep_fs=protocol.timestep_fs)}
         write_json(done, record)
         return record
 
@@ -117,8 +119,10 @@ class QuenchJob:
         return position.steps_done, position.total_steps
 
 
-def anneal_averages(thermo: dict[str, np.ndarray], skip_fraction: float) -> dict[str, float]:
-    """Density (g/cm^3), temperature and pressure averaged over a stage after its first ``skip_fraction``."""
+def anneal_averages(thermo: dict[str, np.ndarray], skip_fraction: float, *,
+                    timestep_fs: float = 1.0) -> dict[str, float | int | None]:
+    """Density (g/cm^3), temperature and pressure averaged over a stage after its first ``skip_fraction``,
+    and the drift of the density over that window (:func:`density_drift`)."""
     steps = thermo["step"]
     if not len(steps):
         raise ThioglassError("the final stage wrote no thermo output; rerun the quench to redo it")
@@ -126,7 +130,8 @@ def anneal_averages(thermo: dict[str, np.ndarray], skip_fraction: float) -> dict
     density = thermo["density"][window]
     return {"density_g_cm3": float(density.mean()), "density_time_std_g_cm3": float(density.std()),
             "density_samples": int(window.sum()), "temperature_k": float(thermo["temp"][window].mean()),
-            "pressure_bar": float(thermo["press"][window].mean())}
+            "pressure_bar": float(thermo["press"][window].mean()),
+            **density_drift(steps[window] * timestep_fs / 1000.0, density)}
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,7 @@ def finish(ctx: Context, summary) -> dict:
 
 def assemble(ctx: Context) -> dict:
     """The numbers of a run (``results.json``) from its stage outputs."""
+    from thioglass.analysis.density import DENSITY_DRIFT_KEYS
     from thioglass.potential import force_field_summary
     from thioglass.paper.compare import comparison_rows
     from thioglass.paper.values import glass_key
@@ -212,8 +213,9 @@ def assemble(ctx: Context) -> dict:
         "density_g_cm3": density["mean"],
         "density_std_g_cm3": density["std"],
         "density_sem_g_cm3": density["sem"],
-        "density_replicas": [{k: r[k] for k in ("replica", "seed", "n_atoms", "density_g_cm3", "density_time_std_g_cm3",
-                                                "temperature_k", "pressure_bar", "wall_s")} for r in quench["replicas"]],
+        "density_replicas": [{k: r.get(k) for k in ("replica", "seed", "n_atoms", "density_g_cm3", "density_time_std_g_cm3",
+                                                    "temperature_k", "pressure_bar", "wall_s", *DENSITY_DRIFT_KEYS)}
+                             for r in quench["replicas"]],
         "density_window": quench["density_window"],
         **{key: structure[key] for key in ("qn", "qn_std", "en", "en_std", "bonds", "environments", "sulfur",
                                            "coordination", "rdf", "sq")},
