@@ -169,3 +169,15 @@ def test_bench_deviation_times_each_interval(tmp_path, cli):
     record = json.loads(out.read_text())
     assert record["members"] == 1 and set(record["extra"]) == {"10"}
     assert record["baseline"]["steps"] == 40 and record["best"]["10"]["loop_cpu_s"] > 0
+
+
+def test_validate_lattice_records_the_deviation_of_every_sample(tmp_path):
+    from thioglass.workflow.lattice import run_lattice
+    from thioglass.workflow.settings import LatticeSettings
+
+    settings = LatticeSettings(supercell=(1, 1, 1), equilibrate_ps=0.01, production_ps=0.03, sample_every_steps=5,
+                               timestep_fs=0.5)
+    result = run_lattice(TINY, settings, tmp_path, threads=1, ensemble=(MEMBER,))
+    stats = result["model_deviation"]["lattice/npt"]
+    assert stats["n_frames"] == result["n_samples"] and stats["every_steps"] == 5 and stats["max_eV_A"] > 0
+    assert run_lattice(TINY, settings, tmp_path / "alone", threads=1)["model_deviation"] == {}

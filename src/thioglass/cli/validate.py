@@ -60,6 +60,7 @@ def validate(
         dev = "-" if r["deviation_percent"] is None else f"{r['deviation_percent']:+.1f}"
         table.add_row(system, r["label"], ours, ref, r["kind"], dev)
     console.print(table)
-    print_deviation(console, {f"{g['composition']} {stage}": stats for g in result["glasses"]
+    entries = [*result["glasses"], {"composition": "Li10SiP2S12", **(result["lattice"] or {})}]
+    print_deviation(console, {f"{g['composition']} {stage}": stats for g in entries
                               for stage, stats in (g.get("model_deviation") or {}).items()})
     console.print(f"report: {out / 'validation.html'}")

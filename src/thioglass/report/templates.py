@@ -215,7 +215,9 @@ Each glass has its own report: {% for g in v.glasses %}<a href="{{ g.report }}">
 <h2>Li<sub>10</sub>SiP<sub>2</sub>S<sub>12</sub> lattice at {{ v.lattice.temperature_K | num(0) if v.lattice else "300" }} K (the paper's Table 1)</h2>
 {% if v.lattice %}<p>NPT MD with a fully flexible cell, {{ v.lattice.n_atoms }} atoms ({{ v.lattice.supercell | join("×") }} cells),
 {{ v.lattice.n_samples }} samples over {{ v.lattice.production_ps | num(2) }} ps; mean temperature {{ v.lattice.temperature_mean_K | num(1) }} K.</p>
-{{ m.comparison(v.lattice.comparison) }}{% else %}<p>Skipped.</p>{% endif %}
+{{ m.comparison(v.lattice.comparison) }}
+{% if v.lattice.get("model_deviation") %}<h3>Ensemble force deviation (eV/Å)</h3>{{ m.deviation(v.lattice.model_deviation) }}{% endif %}
+{% else %}<p>Skipped.</p>{% endif %}
 {% for g in v.glasses %}
 <h2>{{ g.composition }}</h2>
 {% if g.comparison %}{{ m.comparison(g.comparison) }}{% else %}<p>No reference values.</p>{% endif %}

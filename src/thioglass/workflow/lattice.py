@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from thioglass.errors import ThioglassError
+from thioglass.mlff.ensemble import ase_deviation_row, deviation_stats, ensemble_for
 from thioglass.workflow.settings import LatticeSettings
 
 CRYSTAL = "Li10SiP2S12"
@@ -28,7 +29,7 @@ def c_axis(lengths: np.ndarray) -> int:
 
 
 def run_lattice(potential: str | None, settings: LatticeSettings, out_dir: Path | str, threads: int = 2,
-                progress: Callable[[int, int], None] | None = None) -> dict:
+                progress: Callable[[int, int], None] | None = None, ensemble: tuple[str, ...] | None = None) -> dict:
     """Mean a, c and unit-cell volume of Li10SiP2S12 at ``settings.temperature_k``.
 
     The result is stored as ``out_dir/lattice.json``; when that file exists it is returned
@@ -39,7 +40,9 @@ def run_lattice(potential: str | None, settings: LatticeSettings, out_dir: Path 
     dict
         ``a_angstrom``, ``c_angstrom``, ``volume_angstrom3`` (per unit cell) with ``*_std``
         (standard deviation over the samples), ``temperature_mean_K``, ``n_atoms``,
-        ``n_samples``, ``supercell``, ``production_ps``, ``wall_s`` and ``settings``.
+        ``n_samples``, ``supercell``, ``production_ps``, ``wall_s``, ``settings`` and ``model_deviation``
+        (``lattice/npt``: the ensemble's force deviation on every sample, empty without an ensemble;
+        ``ensemble`` as for :func:`thioglass.mlff.ensemble.ensemble_for`).
     """
     import time
     from dataclasses import asdict
@@ -50,7 +53,7 @@ def run_lattice(potential: str | None, settings: LatticeSettings, out_dir: Path 
     if path.exists():
         return json.loads(path.read_text())
     start = time.perf_counter()
-    samples, temperatures, n_atoms = _sample(potential, settings, threads, progress)
+    samples, temperatures, n_atoms, deviation = _sample(potential, settings, threads, progress, ensemble)
     reps = np.array(settings.supercell, dtype=float)
     lengths = samples[:, :3] / reps
     axis = c_axis(lengths[0])
@@ -64,14 +67,17 @@ def run_lattice(potential: str | None, settings: LatticeSettings, out_dir: Path 
         "temperature_mean_K": float(np.mean(temperatures)), "n_atoms": n_atoms, "n_samples": len(samples),
         "supercell": list(settings.supercell), "production_ps": settings.production_ps,
         "wall_s": round(time.perf_counter() - start, 3), "settings": asdict(settings),
+        "model_deviation": {"lattice/npt": deviation_stats(deviation, every_steps=settings.sample_every_steps)}
+        if deviation else {},
     }
     write_json(path, result)
     return result
 
 
-def _sample(potential: str | None, s: LatticeSettings, threads: int,
-            progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, list[float], int]:
-    """Cell lengths, volume and angles every ``sample_every_steps`` of the production part."""
+def _sample(potential: str | None, s: LatticeSettings, threads: int, progress: Callable[[int, int], None] | None,
+            ensemble: tuple[str, ...] | None = None) -> tuple[np.ndarray, list[float], int, list[float]]:
+    """Cell lengths, volume and angles every ``sample_every_steps`` of the production part, and the
+    ensemble's max force deviation at each sample (empty without members)."""
     from ase import units
     from ase.md.nose_hoover_chain import MTKNPT
 
@@ -81,6 +87,8 @@ def _sample(potential: str | None, s: LatticeSettings, threads: int,
 
     atoms = load_crystal(CRYSTAL, s.supercell)
     atoms.calc = make_calculator(potential, threads=threads)
+    members = _members(potential, ensemble)
+    deviation: list[float] = []
     initial_velocities(atoms, s.temperature_k, s.seed)
     dynamics = MTKNPT(atoms, timestep=s.timestep_fs * units.fs, temperature_K=s.temperature_k,
                       pressure_au=s.pressure_bar * units.bar, tdamp=s.tdamp_ps * 1000 * units.fs,
@@ -98,6 +106,18 @@ def _sample(potential: str | None, s: LatticeSettings, threads: int,
         if step + s.sample_every_steps > n_equilibrate:
             samples.append([*atoms.cell.cellpar()[:3], atoms.get_volume(), *atoms.cell.cellpar()[3:]])
             temps.append(temperature)
+            if members:
+                deviation.append(ase_deviation_row(step, atoms, members)[4])
         if progress is not None:
             progress(min(step + s.sample_every_steps, n_total), n_total)
-    return np.array(samples), temps, len(atoms)
+    return np.array(samples), temps, len(atoms), deviation
+
+
+def _members(potential: str | None, ensemble: tuple[str, ...] | None) -> list:
+    """The ensemble members beside a DeePMD ``potential`` as ``DeepPot`` objects (none for other potentials)."""
+    paths = ensemble_for(potential, ensemble)
+    if not paths:
+        return []
+    from deepmd.infer import DeepPot
+
+    return [DeepPot(str(path)) for path in paths]

@@ -76,7 +76,7 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
         entries.append({"composition": label, "paper_glass": results["paper_glass"],
                         "report": f"{label}/report.html", "comparison": results["comparison"],
                         "model_deviation": results.get("model_deviation", {})})
-    lattice_record = _lattice(potential, settings, out, threads, reporter, summary) if lattice else None
+    lattice_record = _lattice(potential, settings, out, threads, reporter, summary, ensemble) if lattice else None
     validation = {"preset": settings.preset, "potential": checked or "default",
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "glasses": entries,
                   "lattice": lattice_record, "timings_s": summary.timings_s}
@@ -89,14 +89,15 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
 
 
 def _lattice(potential: str | None, settings: RunSettings, out: Path, threads: int, reporter: Reporter,
-             summary) -> dict:
+             summary, ensemble: Sequence[str] | None = None) -> dict:
     from thioglass.paper.compare import row
     from thioglass.workflow.lattice import CRYSTAL, run_lattice
 
     reporter.stage("lattice", "start")
     start = time.perf_counter()
     result = run_lattice(potential, settings.lattice, out / CRYSTAL, threads,
-                         progress=lambda done, total: reporter.job("lattice", CRYSTAL, done, total))
+                         progress=lambda done, total: reporter.job("lattice", CRYSTAL, done, total),
+                         ensemble=tuple(ensemble) if ensemble else None)
     summary.timings_s["lattice"] = result.get("wall_s", round(time.perf_counter() - start, 3))
     reporter.stage("lattice", "done")
     comparison = [row(key, result[key], result[key.replace("_angstrom", "_std_angstrom")], ref)
