@@ -305,6 +305,9 @@ def warning_line(stage: str, stats: dict) -> str | None:
 
 
 def stage_deviation(folder: str | Path, every_steps: int | None = None) -> dict | None:
-    """:func:`deviation_stats` of a stage folder's ``model_devi.out`` (None when it has none or it is empty)."""
-    _, values = read_deviation_table(Path(folder) / DEVIATION_FILE)
+    """:func:`deviation_stats` of a stage folder's ``model_devi.out`` (None when it has none or it is empty);
+    ``every_steps`` defaults to the file's step spacing."""
+    steps, values = read_deviation_table(Path(folder) / DEVIATION_FILE)
+    if every_steps is None and steps.size > 1:
+        every_steps = int(np.median(np.diff(steps)))
     return deviation_stats(values, every_steps=every_steps) if values.size else None
