@@ -70,7 +70,7 @@ def test_learn_example_is_a_valid_config(tmp_path):
 
 def test_reference_list_names_the_default():
     output = _invoke("reference", "list").output
-    assert "sevennet-mf-0-r2scan (default)" in output and "chgnet-r2scan" in output
+    assert "sevennet-l3i5 (default)" in output and "chgnet-r2scan" in output
 
 
 def test_test_model_reports_each_family(tmp_path):

@@ -15,7 +15,7 @@ def label(
     structures: list[Path] = typer.Argument(None, help="Structure or trajectory files to label (every frame)."),
     store: Optional[Path] = typer.Option(None, "--store", "-s", help="Label store folder (needed unless --list); "
                                          "rerunning skips frames already there."),
-    reference: str = typer.Option("sevennet-mf-0-r2scan", "--reference", "-r", help="Reference: a bundled name, gpaw-pbesol, vasp, or ase:module:Class."),
+    reference: Optional[str] = typer.Option(None, "--reference", "-r", help="Reference: a bundled name, gpaw-pbesol, vasp, or ase:module:Class (default: the one `thioglass reference list` marks)."),
     option: Optional[list[str]] = typer.Option(None, "--option", "-O", help="Reference option KEY=VALUE (repeatable), e.g. -O encut_ev=400 for gpaw-pbesol."),
     import_file: Optional[list[Path]] = typer.Option(None, "--import", help="Import labelled DFT data (OUTCAR, vasprun.xml, extxyz)."),
     frames: str = typer.Option(":", "--frames", help="Frames of each file to label, START:STOP:STEP."),
@@ -43,8 +43,11 @@ def label(
         raise ThioglassError("give --store FOLDER: the label store the labels go to (only --list needs none)")
     from thioglass.io import iter_frames
     from thioglass.mlff.dataset import export_labels, import_labels, summarise
+    from thioglass.reference.calculators import DEFAULT_REFERENCE
     from thioglass.reference.label import LabelStore, label_frames
     from thioglass.runinfo import RunSummary
+
+    reference = reference or DEFAULT_REFERENCE
 
     target = LabelStore(store)
     options = parse_options(option or [])

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from thioglass.errors import ThioglassError
+from thioglass.reference.calculators import DEFAULT_REFERENCE
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class LearnConfig:
     """Everything ``thioglass learn`` needs."""
 
     workdir: str = "learn"
-    reference: str = "sevennet-mf-0-r2scan"
+    reference: str = DEFAULT_REFERENCE  # the one home of the default (reference/calculators.py)
     # Options of a DFT reference (gpaw-pbesol: encut_ev, kspacing_inv_angstrom, threads, ...); locked on resume.
     reference_options: dict[str, Any] = field(default_factory=dict)
     iterations: int = 10
