@@ -137,7 +137,7 @@ def test_bad_settings(tmp_path):
         LammpsSettings(("missing.pb",))
     with pytest.raises(ThioglassError, match="unknown preset"):
         preset("turbo")
-    with pytest.raises(ThioglassError, match="unknown setting"):
+    with pytest.raises(ThioglassError, match="unknown preset setting"):
         preset("quick", melt_temperature=2)
     with pytest.raises(ThioglassError, match="ensemble"):
         Stage("x", "npe", 1.0, 300.0)

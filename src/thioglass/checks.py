@@ -9,9 +9,13 @@ Standard library only, so importing it keeps ``--help`` instant.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from thioglass.errors import ThioglassError
+
+T = TypeVar("T")
 
 #: Largest cell a command builds without being told otherwise (a 1000x1000x1000 supercell once asked for
 #: 238 GiB). Raise it with the THIOGLASS_MAX_ATOMS environment variable for a machine that can hold more.
@@ -122,3 +126,25 @@ def check_deepmd_model(path: Path | str) -> Path:
         raise ThioglassError(f"{path} is not a frozen DeePMD-kit model (no TensorFlow graph with model_attr "
                              "inside); give the .pb that dp freeze or dp compress wrote")
     return path
+
+
+def pick_preset(presets: Mapping[str, T], name: str, overrides: Mapping[str, Any], *,
+                what: str = "preset", none_keeps: bool = True) -> T:
+    """``presets[name]`` with fields replaced by ``overrides``.
+
+    A None override keeps the preset's value (an option the user left out) unless ``none_keeps`` is
+    False, for tables where None is itself a setting (``elastic_crystals=none``).
+
+    The one home of the check every preset table makes: an unknown name or an unknown field fails in
+    one line that lists the choices, before any work starts.
+    """
+    from dataclasses import fields, replace
+
+    if name not in presets:
+        raise ThioglassError(f"unknown {what} '{name}'; use one of {', '.join(presets)}")
+    base = presets[name]
+    known = [f.name for f in fields(base)]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ThioglassError(f"unknown {what} setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None or not none_keeps})

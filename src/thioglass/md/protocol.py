@@ -7,7 +7,7 @@ A :class:`Protocol` is a sequence of :class:`Stage` objects; the melt-quench of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from thioglass.errors import ThioglassError
@@ -122,13 +122,9 @@ PRESETS: dict[str, QuenchSettings] = {
 
 def preset(name: str, **overrides: Any) -> QuenchSettings:
     """A named preset with any field overridden (``preset("quick", n_atoms=500)``)."""
-    if name not in PRESETS:
-        raise ThioglassError(f"unknown preset '{name}'; use one of {sorted(PRESETS)}")
-    known = {f.name for f in fields(QuenchSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ThioglassError(f"unknown setting(s) {unknown}; known: {sorted(known)}")
-    return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+    from thioglass.checks import pick_preset
+
+    return pick_preset(PRESETS, name, overrides)
 
 
 def melt_quench(settings: QuenchSettings) -> Protocol:

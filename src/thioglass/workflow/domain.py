@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import KW_ONLY, asdict, dataclass, fields, replace
+from dataclasses import KW_ONLY, asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -104,13 +104,9 @@ DOMAIN_PRESETS: dict[str, DomainSettings] = {
 
 def domain_preset(name: str, **overrides: Any) -> DomainSettings:
     """A named preset with any field overridden (None leaves the preset's value)."""
-    if name not in DOMAIN_PRESETS:
-        raise ThioglassError(f"unknown domain preset '{name}'; use one of {sorted(DOMAIN_PRESETS)}")
-    known = {f.name for f in fields(DomainSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ThioglassError(f"unknown domain setting(s) {unknown}; known: {sorted(known)}")
-    return replace(DOMAIN_PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+    from thioglass.checks import pick_preset
+
+    return pick_preset(DOMAIN_PRESETS, name, overrides, what="domain preset")
 
 
 def composition_grid(settings: DomainSettings) -> tuple[list[str], dict[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from thioglass.errors import ThioglassError
@@ -106,13 +106,9 @@ PRESETS: dict[str, ValidationSettings] = {
 
 def preset(name: str, **overrides: Any) -> ValidationSettings:
     """A named preset with fields overridden (``preset("quick", model_md_ps=2.0)``)."""
-    if name not in PRESETS:
-        raise ThioglassError(f"unknown preset '{name}'; use one of {', '.join(PRESETS)}")
-    known = {f.name for f in fields(ValidationSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ThioglassError(f"unknown validation setting(s) {unknown}; known: {', '.join(sorted(known))}")
-    return replace(PRESETS[name], **overrides)
+    from thioglass.checks import pick_preset
+
+    return pick_preset(PRESETS, name, overrides, what="validation preset", none_keeps=False)
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
