@@ -71,13 +71,19 @@ class SplitSettings:
 
 
 def write_training_sets(store: LabelStore, out_dir: str | Path, split: SplitSettings = SplitSettings(),
-                        type_map: tuple[str, ...] = TYPE_MAP) -> dict[str, list[str]]:
+                        type_map: tuple[str, ...] = TYPE_MAP, *,
+                        energy_shift_ev: dict[str, float] | None = None) -> dict[str, list[str]]:
     """Write ``out_dir/train/*`` and ``out_dir/validation/*`` in DeePMD npy format.
 
     Every system keeps at least one training frame; a system with one frame goes to training only.
-    Returns the lists of system folders for each part.
+    ``energy_shift_ev`` moves each label's energy zero per element (a fine-tune onto another code's
+    labels, :func:`thioglass.mlff.finetune.energy_shift_ev`). Returns the lists of system folders for each part.
     """
     frames = list(store_frames(store))
+    if energy_shift_ev:
+        from thioglass.mlff.finetune import shifted
+
+        frames = shifted(frames, energy_shift_ev)
     if not frames:
         raise ThioglassError(f"no labelled frames in {store.root}; label some structures first")
     rng = np.random.default_rng(split.seed)

@@ -154,29 +154,38 @@ def _fields(data: bytes):
         yield number, wire, value
 
 
-def model_type_map(path: str | Path) -> tuple[str, ...]:
-    """The element order of a frozen DeePMD model (its ``model_attr/tmap`` node), read without TensorFlow.
+def graph_string(path: str | Path, node_name: str) -> str | None:
+    """The string held by constant node ``node_name`` of a frozen DeePMD model, read without TensorFlow
+    (None when the graph has no such node).
 
     GraphDef.node (1) -> NodeDef.name (1), .attr (5: key 1, AttrValue 2) -> AttrValue.tensor (8) ->
     TensorProto.string_val (8).
     """
-    data = Path(path).read_bytes()
+    name = node_name.encode()
     try:
-        for number, wire, node in _fields(data):
-            if number != 1 or wire != 2 or b"model_attr/tmap" not in node[:40]:
+        for number, wire, node in _fields(Path(path).read_bytes()):
+            if number != 1 or wire != 2 or name not in node[:len(name) + 8]:
                 continue
             fields = list(_fields(node))
-            if not any(n == 1 and v == b"model_attr/tmap" for n, _, v in fields):
+            if not any(n == 1 and v == name for n, _, v in fields):
                 continue
             for n, _, entry in fields:
                 attr = dict((k, v) for k, _, v in _fields(entry)) if n == 5 else {}
                 if attr.get(1) == b"value":
                     tensor = dict((k, v) for k, _, v in _fields(attr[2]))[8]
                     strings = [v for k, _, v in _fields(tensor) if k == 8]
-                    return tuple(strings[0].decode().split()) if strings else ()
+                    return strings[0].decode() if strings else ""
     except (ValueError, IndexError, KeyError):
-        pass
-    raise ThioglassError(f"{path} holds no type map (model_attr/tmap); give the .pb that dp freeze wrote")
+        return None
+    return None
+
+
+def model_type_map(path: str | Path) -> tuple[str, ...]:
+    """The element order of a frozen DeePMD model (its ``model_attr/tmap`` node)."""
+    text = graph_string(path, "model_attr/tmap")
+    if text is None:
+        raise ThioglassError(f"{path} holds no type map (model_attr/tmap); give the .pb that dp freeze wrote")
+    return tuple(text.split())
 
 
 def max_force_deviation(forces: np.ndarray) -> np.ndarray | float:
