@@ -84,3 +84,15 @@ def test_no_labelled_frame_is_one_line(tmp_path, audit_files):
     write(tmp_path / "other.extxyz", [other], format="extxyz")
     with pytest.raises(ThioglassError, match="none of the frames"):
         load_audit(tmp_path / "other.extxyz", labels_path)
+
+
+def test_heldout_split_takes_a_third_of_each_system_by_key():
+    from thioglass.reference.audit import split_audit
+
+    atoms = bulk("Cu", "fcc", a=3.6)
+    frames = [AuditFrame(f"{k:016x}", {"system": system}, atoms, 0.0, np.zeros((1, 3)), np.zeros((3, 3)))
+              for system, n in (("a", 5), ("b", 2), ("c", 1)) for k in range(n)]
+    parts = split_audit(frames[::-1])  # the order frames come in does not matter
+    held = sorted((f.tags["system"], f.key) for f in parts["heldout"])
+    assert held == [("a", f"{1:016x}"), ("a", f"{4:016x}"), ("b", f"{1:016x}")]
+    assert len(parts["tuning"]) == 5 and not {f.key for f in parts["tuning"]} & {k for s, k in held if s == "a"}

@@ -62,16 +62,22 @@ def audit(
     frames: Path = typer.Option(..., "--frames", help="The tagged audit frames (e.g. training/audit-frames.extxyz)."),
     json_out: Path = typer.Option(..., "--json", help="Where to write the scores (a .md table goes beside it)."),
     references: Optional[str] = typer.Option(None, "--references", help="Comma-separated names (default: all bundled potentials)."),
+    part: str = typer.Option("all", "--part", help="all, or heldout / tuning: the third of each system's frames a fine-tune never sees, or the rest."),
 ) -> None:
     """Score every reference against DFT labels: force RMSE and parity slope, pressure, energy differences."""
     from rich.console import Console
 
     from thioglass.io.atomic import write_json
-    from thioglass.reference.audit import audit_references, load_audit, markdown_groups, markdown_table
+    from thioglass.errors import ThioglassError
+    from thioglass.reference.audit import audit_references, load_audit, markdown_groups, markdown_table, split_audit
     from thioglass.reference.calculators import REFERENCES
 
+    if part not in ("all", "heldout", "tuning"):
+        raise ThioglassError(f"--part {part} is not known; use all, heldout or tuning")
     chosen = references.split(",") if references else list(REFERENCES)
     audit_frames = load_audit(frames, labels)
+    if part != "all":
+        audit_frames = split_audit(audit_frames)[part]
     result = audit_references(chosen, audit_frames)
     write_json(json_out, result, indent=1)
     json_out.with_suffix(".md").write_text(markdown_table(result) + "\n\n" + markdown_groups(result) + "\n")

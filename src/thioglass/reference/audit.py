@@ -66,6 +66,27 @@ def load_audit(frames_path: str | Path, labels_path: str | Path) -> list[AuditFr
     return frames
 
 
+#: Every third frame of each system (in frame-key order, from the second) is held out of a fine-tune.
+HELDOUT_EVERY = 3
+
+
+def split_audit(frames: Sequence[AuditFrame]) -> dict[str, list[AuditFrame]]:
+    """``{"tuning": ..., "heldout": ...}``: a third of each system's frames held out, the rest to fine-tune on.
+
+    Within a system the frames are ordered by key (a hash of the positions, so the order is fixed by the
+    frames alone, not by the order they were labelled in) and every third from the second is held out;
+    every system with two frames or more has one in each part.
+    """
+    by_system: dict[str, list[AuditFrame]] = defaultdict(list)
+    for frame in frames:
+        by_system[frame.tags.get("system", "?")].append(frame)
+    parts: dict[str, list[AuditFrame]] = {"tuning": [], "heldout": []}
+    for members in by_system.values():
+        for i, frame in enumerate(sorted(members, key=lambda f: f.key)):
+            parts["heldout" if i % HELDOUT_EVERY == 1 else "tuning"].append(frame)
+    return parts
+
+
 def predict(reference: str, frames: Sequence[AuditFrame]) -> list[tuple[float, np.ndarray, np.ndarray]]:
     """Energy, forces and stress (3x3) of every frame from one reference."""
     from thioglass.reference.calculators import cached_calculator
