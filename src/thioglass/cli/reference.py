@@ -61,7 +61,7 @@ def audit(
     labels: Path = typer.Option(..., "--labels", help="DFT labels of the audit set (extxyz, e.g. training/audit-pbesol.extxyz.gz)."),
     frames: Path = typer.Option(..., "--frames", help="The tagged audit frames (e.g. training/audit-frames.extxyz)."),
     json_out: Path = typer.Option(..., "--json", help="Where to write the scores (a .md table goes beside it)."),
-    references: Optional[str] = typer.Option(None, "--references", help="Comma-separated names (default: all bundled potentials)."),
+    references: Optional[str] = typer.Option(None, "--references", help="Comma-separated names or DeePMD models (.pb) (default: all bundled potentials)."),
     part: str = typer.Option("all", "--part", help="all, or heldout / tuning: the third of each system's frames a fine-tune never sees, or the rest."),
 ) -> None:
     """Score every reference against DFT labels: force RMSE and parity slope, pressure, energy differences."""

@@ -88,10 +88,10 @@ def split_audit(frames: Sequence[AuditFrame]) -> dict[str, list[AuditFrame]]:
 
 
 def predict(reference: str, frames: Sequence[AuditFrame]) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """Energy, forces and stress (3x3) of every frame from one reference."""
-    from thioglass.reference.calculators import cached_calculator
+    """Energy, forces and stress (3x3) of every frame from one reference, or a DeePMD model (``.pb``)."""
+    from thioglass.potential import make_calculator
 
-    calculator = cached_calculator(reference)
+    calculator = make_calculator(reference, threads=1)
     out = []
     for frame in frames:
         work = frame.atoms.copy()
