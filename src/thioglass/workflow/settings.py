@@ -7,10 +7,10 @@ The presets scale the paper's protocol (section 2.3 and SPEC.md section 1):
   300 K), rotation windows of 30 ps at 300 K.
 - ``quick``: about 300 atoms, cooled 70x faster than the paper; static elastic constants (0 K:
   sub-picosecond stress averages of a 300-atom cell at 300 K were measured to scatter by more
-  than the moduli themselves, B = -1 ± 9 GPa), and 10 ps per temperature for the conductivity at 500-800 K: Li in such a
-  fast-quenched glass is still slightly sub-diffusive over the first picoseconds (measured:
-  log-log slope 0.78-0.86 over 1-4 ps), so shorter runs leave too few temperatures for the
-  Arrhenius fit. ``make run`` runs it with ``--workers 2 --threads 1`` (one single-thread MD run
+  than the moduli themselves, B = -1 ± 9 GPa), and 10 ps per temperature for the conductivity at 500-800 K.
+  By the fixed diffusion criterion (:mod:`thioglass.analysis.msd`) only 700 and 800 K are diffusive
+  in 10 ps; 500 and 600 K come out sub-diffusive (no D), so Ea rests on two temperatures and is not a
+  number to quote (docs/analysis-checks.md). ``make run`` runs it with ``--workers 2 --threads 1`` (one single-thread MD run
   per core: 1.5-2.1 times the throughput of one two-thread run at 304 atoms). Its numbers show that
   the pipeline works, not the converged properties of the glass.
 - ``smoke``: about 100 atoms and a fraction of a picosecond per run, for tests.
