@@ -7,31 +7,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-import yaml
 
 from thioglass.errors import ThioglassError
 from thioglass.learn.config import load_config
 from thioglass.learn.explore import exploration_tasks, read_deviation, select_candidates
 from thioglass.learn.loop import Learner
+from learn_plan import write_plan
 
-PLAN = {
-    "workdir": "run",
-    "reference": "sevennet-0",
-    "iterations": 1,
-    "converged_accurate_fraction": 1.01,
-    "initial": {"crystals": ["beta-Li3PS4"], "copies": 6, "rattle_angstrom": 0.05, "max_strain": 0.03},
-    "training": {"architecture": "fast", "steps": 60, "models": 2},
-    "exploration": {"systems": ["crystal:beta-Li3PS4"], "temperatures_k": [300], "duration_ps": 0.1,
-                    "sample_every_ps": 0.01},
-    "selection": {"sigma_low": 0.0, "sigma_high": 100.0, "max_candidates": 3},
-}
 
 
 def _config(tmp_path: Path, **changes) -> Path:
-    plan = {**PLAN, **changes}
-    path = tmp_path / "learn.yml"
-    path.write_text(yaml.safe_dump(plan))
-    return path
+    return write_plan(tmp_path, **changes)
 
 
 @pytest.fixture(scope="module")

@@ -8,31 +8,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from thioglass.errors import ThioglassError
 from thioglass.learn.config import LearnConfig, TrainingPlan, load_config
+from learn_plan import PLAN as BASE
+from learn_plan import write_plan
 from thioglass.learn.loop import IterationRecord, Learner, converged, member_schedule, previous_weights
 
-PLAN = {
-    "workdir": "run",
-    "reference": "sevennet-0",
-    "iterations": 2,
-    "converged_accurate_fraction": 1.01,
-    "initial": {"crystals": ["beta-Li3PS4"], "copies": 6, "rattle_angstrom": 0.05, "max_strain": 0.03},
-    "training": {"architecture": "fast", "steps": 60, "models": 2, "reuse_steps": 20, "reuse_start_lr": 5e-4,
-                 "reuse_start_pref_f": 200.0},
-    "exploration": {"systems": ["crystal:beta-Li3PS4"], "temperatures_k": [300], "duration_ps": 0.05,
-                    "sample_every_ps": 0.01},
-    "selection": {"sigma_low": 0.0, "sigma_high": 100.0, "max_candidates": 2},
-}
+#: The shared tiny plan with two iterations, the second on DP-GEN's shorter reuse schedule.
+PLAN = {**BASE, "iterations": 2,
+        "training": {**BASE["training"], "reuse_steps": 20, "reuse_start_lr": 5e-4, "reuse_start_pref_f": 200.0},
+        "exploration": {**BASE["exploration"], "duration_ps": 0.05},
+        "selection": {**BASE["selection"], "max_candidates": 2}}
 
 
 def _config(folder: Path, **changes) -> Path:
-    plan = {**PLAN, **changes}
-    path = folder / "learn.yml"
-    path.write_text(yaml.safe_dump(plan))
-    return path
+    return write_plan(folder, PLAN, **changes)
 
 
 def _quiet(config_path: Path) -> Learner:
