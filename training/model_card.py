@@ -90,6 +90,27 @@ def by_system(model: Path, test_set: Path) -> dict:
     return out
 
 
+def ensemble_lines(ensemble: dict | None) -> list[str]:
+    """The card's ``## Ensemble`` section: the members every MD run's trust signal uses, and their deviation
+    on the held-out test set (``training/ensemble_check.py``)."""
+    if not ensemble:
+        return ["", "## Ensemble", "", "No ensemble ships with this model: MD runs record no model deviation."]
+    lines = ["", "## Ensemble", "",
+             f"{len(ensemble['members'])} members beside the production model "
+             f"(`data/models/ensemble/`: {', '.join(ensemble['members'])}; seeds "
+             f"{', '.join(str(s) for s in ensemble['seeds'])}; {ensemble['steps']} steps). {ensemble['note']}"]
+    check = ensemble.get("test_set_deviation")
+    if check:
+        lines += ["", f"On the held-out test set ({check['n_frames']} frames of the model's own MD, in its training "
+                  f"distribution) the ensemble's max force deviation has median {check['median_eV_A']:.3f} eV/Å and "
+                  f"99th percentile {check['p99_eV_A']:.3f}; {100 * check['share_above_low']:.0f} % of the frames are "
+                  f"above the trust window's 0.2 eV/Å and {100 * check['share_above_high']:.0f} % above 0.4 "
+                  "(`docs/bench/ensemble-test-set-deviation.json`, by system)."]
+        if check.get("reading"):
+            lines += ["", check["reading"]]
+    return lines
+
+
 def markdown(card: dict, validation: dict | None = None) -> str:
     test, speed = card["test_set"], card["speed"]
     lines = [f"# Model card: {card['name']}", "",
@@ -147,6 +168,7 @@ def markdown(card: dict, validation: dict | None = None) -> str:
               "of the LAMMPS engine passed (no lost atoms, no atoms closer than 0.6 Å, no runaway temperature or "
               "energy) or is listed as unstable with its error:", ""]
     lines += [f"- {name}: {state}" for name, state in card["stability"].items()]
+    lines += ensemble_lines(card.get("ensemble"))
     from thioglass.workflow.domain_map import card_section
 
     lines += ["", card_section().rstrip("\n")]  # the shipped domain map (docs/domain-map.md)
@@ -219,6 +241,8 @@ def measured_card(args: argparse.Namespace) -> dict:
     }
     if args.speed_note:
         card["speed"]["note"] = args.speed_note
+    if args.out_json.is_file():  # the ensemble is trained and checked apart from the model: keep its entry
+        card["ensemble"] = json.loads(args.out_json.read_text()).get("ensemble")
     return card
 
 
