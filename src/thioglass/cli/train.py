@@ -48,11 +48,11 @@ def train(
                                    "models": models, "seed": seed, "init_model": list(bases), "start_lr": start_lr})
     if bases:
         from thioglass.mlff.dataset import store_frames
-        from thioglass.mlff.finetune import base_settings, energy_shift_ev, finetune_schedule
+        from thioglass.mlff.finetune import prepare_finetune
 
-        settings = base_settings(bases[0], finetune_schedule(steps, start_lr or 1e-4), seed)
         with summary.stage("energy zero"):
-            shift = energy_shift_ev(list(store_frames(LabelStore(store))), bases[0], settings.type_map)
+            settings, shift = prepare_finetune(bases[0], list(store_frames(LabelStore(store))), steps=steps,
+                                               start_lr=start_lr, seed=seed)
         console.print("fine-tune: label energies moved onto the base's zero by "
                       + ", ".join(f"{e} {v:+.3f}" for e, v in shift.items()) + " eV per atom")
         write_json(out / "energy-shift.json", {"base": bases[0], "shift_eV_per_atom": shift}, indent=2)
@@ -68,7 +68,7 @@ def train(
     if settings.sel is None:
         settings = settings.with_(sel=tuple(int(x) for x in sel.split(",")) if sel else
                                   neighbour_sel(data["train"], settings.architecture.rcut_angstrom, TYPE_MAP))
-    what = f"fine-tuning {models} model(s) from {', '.join(bases)}" if bases else \
+    what = f"fine-tuning {models} model(s) from {', '.join(dict.fromkeys(bases))}" if bases else \
         f"training {models} model(s), {architecture or 'paper'} architecture"
     console.print(f"{what}, sel {list(settings.sel)}, {steps} steps")
     jobs = [CallJob(f"model_{i}", train_model, (out / f"model_{i}", settings.with_(seed=seed + 1000 * i),

@@ -99,3 +99,10 @@ def shifted(frames: Iterable[tuple[Atoms, object]], shift_ev: dict[str, float]) 
         offset = sum(shift_ev.get(symbol, 0.0) for symbol in atoms.get_chemical_symbols())
         out.append((atoms, replace(label, energy_ev=label.energy_ev - offset)))
     return out
+
+
+def prepare_finetune(base: str | Path, frames: Sequence[tuple[Atoms, object]], *, steps: int,
+                     start_lr: float | None, seed: int) -> tuple[TrainSettings, dict[str, float]]:
+    """The settings of a fine-tune from ``base`` (its net, a gentle schedule) and the labels' energy shift."""
+    settings = base_settings(base, finetune_schedule(steps, start_lr or FINETUNE_START_LR), seed)
+    return settings, energy_shift_ev(frames, base, settings.type_map)
