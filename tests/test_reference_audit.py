@@ -96,3 +96,24 @@ def test_heldout_split_takes_a_third_of_each_system_by_key():
     held = sorted((f.tags["system"], f.key) for f in parts["heldout"])
     assert held == [("a", f"{1:016x}"), ("a", f"{4:016x}"), ("b", f"{1:016x}")]
     assert len(parts["tuning"]) == 5 and not {f.key for f in parts["tuning"]} & {k for s, k in held if s == "a"}
+
+
+def test_a_deepmd_model_is_scored_like_a_reference(tmp_path):
+    """A frozen model (.pb) goes through the one potential resolver: scored against its own labels it is exact."""
+    from pathlib import Path
+
+    from thioglass.build.crystals import load_crystal
+    from thioglass.mlff.evaluate import predict
+
+    model = str(Path(__file__).parent / "data" / "tiny_li3ps4.pb")
+    frames = []
+    for k, temperature in enumerate((0.0, 300.0)):
+        atoms = load_crystal("beta-Li3PS4")
+        atoms.rattle(0.03 * k, seed=k)
+        energy, forces, virial = predict(model, atoms)
+        frames.append(AuditFrame(str(k), {"system": "crystal beta-Li3PS4", "kind": "thermal", "temperature_k": temperature},
+                                 atoms, energy, forces, -virial / atoms.get_volume()))
+    row = audit_references([model], frames)["references"][model]
+    assert row["force_slope"] == pytest.approx(1.0, abs=1e-4)
+    assert row["force_rmse_ev_per_angstrom"] == pytest.approx(0.0, abs=1e-4)
+    assert row["pressure_error_mean_gpa"] == pytest.approx(0.0, abs=1e-3)
