@@ -15,31 +15,24 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 
 
 def main() -> None:
     from ase.io import iread
-    from deepmd.infer import DeepPot
 
-    from thioglass.mlff.ensemble import deviation_stats, max_force_deviation, shipped_ensemble
+    from thioglass.mlff.ensemble import deviation_stats, shipped_ensemble
+    from thioglass.mlff.evaluate import max_force_deviation
     from thioglass.potential import default_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    paths = [default_model(), *shipped_ensemble()]
-    models = [DeepPot(str(p)) for p in paths]
-    type_map = models[0].get_type_map()
+    paths = [str(p) for p in (default_model(), *shipped_ensemble())]
     test_set = Path(paths[0]).with_name("default-test-set.extxyz")
     by_system: dict[str, list[float]] = defaultdict(list)
     for atoms in iread(str(test_set), index=":"):
-        types = [type_map.index(s) for s in atoms.get_chemical_symbols()]
-        forces = np.array([m.eval(atoms.positions.reshape(1, -1), np.asarray(atoms.cell).reshape(1, -1), types)[1][0]
-                           for m in models])
-        by_system[atoms.info.get("system", "untagged")].append(float(max_force_deviation(forces)))
-    rows = {system: deviation_stats(values)
-            for system, values in sorted(by_system.items())}
+        by_system[atoms.info.get("system", "untagged")].append(max_force_deviation(paths, atoms))
+    rows = {system: deviation_stats(values) for system, values in sorted(by_system.items())}
     everything = deviation_stats([v for values in by_system.values() for v in values])
     out = {"models": [Path(p).name for p in paths], "test_set": test_set.name, "all": everything, "by_system": rows}
     args.out.write_text(json.dumps(out, indent=1) + "\n")

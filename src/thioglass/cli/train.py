@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -58,10 +57,8 @@ def train(
         write_json(out / "energy-shift.json", {"base": bases[0], "shift_eV_per_atom": shift}, indent=2)
     else:
         arch, shift = named(architecture or "paper"), None
-        schedule = Schedule(steps=steps, disp_freq=max(1, min(1000, steps // 20)),
-                            save_freq=max(1, min(10_000, steps // 10)))
-        settings = TrainSettings(architecture=arch, seed=seed,
-                                 schedule=replace(schedule, start_lr=start_lr) if start_lr else schedule)
+        schedule = Schedule.sized(steps, **({"start_lr": start_lr} if start_lr else {}))
+        settings = TrainSettings(architecture=arch, seed=seed, schedule=schedule)
     with summary.stage("data"):
         data = write_training_sets(LabelStore(store), out / "data", SplitSettings(validation, seed),
                                    energy_shift_ev=shift)

@@ -51,6 +51,13 @@ class Schedule:
     disp_freq: int = 1000
     save_freq: int = 10_000
 
+    @classmethod
+    def sized(cls, steps: int, **changes: Any) -> "Schedule":
+        """A schedule of ``steps`` that reports about 20 times and checkpoints about 10 times (at most every
+        1000 and 10 000 steps)."""
+        return cls(steps=steps, disp_freq=max(1, min(1000, steps // 20)),
+                   save_freq=max(1, min(10_000, steps // 10)), **changes)
+
 
 @dataclass(frozen=True)
 class TrainSettings:

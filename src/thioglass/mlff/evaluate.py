@@ -50,9 +50,9 @@ def max_force_deviation(model_paths: Sequence[str], atoms: Atoms) -> float:
     sigma_i = sqrt(< |F_i - <F_i>|^2 >) over models (eV/Å)."""
     if len(model_paths) < 2:
         raise ThioglassError("model deviation needs an ensemble of at least two models")
-    forces = np.stack([predict(m, atoms)[1] for m in model_paths])
-    spread = forces - forces.mean(axis=0)
-    return float(np.sqrt((spread**2).sum(axis=-1).mean(axis=0)).max())
+    from thioglass.mlff.ensemble import max_force_deviation as kernel  # the one kernel LAMMPS' rows match
+
+    return float(kernel(np.stack([predict(m, atoms)[1] for m in model_paths])))
 
 
 @dataclass

@@ -66,9 +66,8 @@ def finetune_schedule(steps: int, start_lr: float = FINETUNE_START_LR) -> Schedu
     """A short schedule that starts where a trained model is: small learning rate, reuse prefactors."""
     if steps < 1 or start_lr <= 0:
         raise ThioglassError("a fine-tune needs --steps of at least 1 and a positive --start-lr")
-    return Schedule(steps=steps, start_lr=start_lr, stop_lr=min(start_lr, 1e-6) / 10,
-                    start_pref_e=FINETUNE_START_PREF_E, start_pref_f=FINETUNE_START_PREF_F,
-                    disp_freq=max(1, min(1000, steps // 20)), save_freq=max(1, min(10_000, steps // 10)))
+    return Schedule.sized(steps, start_lr=start_lr, stop_lr=min(start_lr, 1e-6) / 10,
+                          start_pref_e=FINETUNE_START_PREF_E, start_pref_f=FINETUNE_START_PREF_F)
 
 
 def energy_shift_ev(frames: Sequence[tuple[Atoms, object]], base: str | Path,
