@@ -103,6 +103,9 @@ def test_rerun_finishes_only_what_is_unfinished(tmp_path):
     assert (tmp_path / "replica_1" / "02_anneal" / "done.json").exists()
     assert {a[0] for a in seen} == {1} and seen[-1][1:] == ("anneal", 50, 50)
     assert second.density_summary()["n_replicas"] == 2
+    # one thermo sample in the 50-step anneal (every 100 steps): too few to judge convergence
+    assert [r["density_converged"] for r in second.replicas] == [None, None]
+    assert second.to_json()["density_converged"] is None
     with pytest.raises(ThioglassError, match="another composition"):
         run_quench("75Li2S-25P2S5", preset("smoke", n_atoms=80, replicas=1), SOFT, tmp_path)
     with pytest.raises(ThioglassError, match="too few|formula unit"):

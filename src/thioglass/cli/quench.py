@@ -25,6 +25,10 @@ def quench(
     final_k: Annotated[Optional[float], _setting("--final-k", "Final temperature in K")] = None,
     cooling_rate: Annotated[Optional[float], _setting("--cooling-rate", "Cooling rate in K/s")] = None,
     anneal_ps: Annotated[Optional[float], _setting("--anneal-ps", "NPT duration at the final temperature, ps")] = None,
+    anneal_max_ps: Annotated[Optional[float], _setting(
+        "--anneal-max-ps", "Let the anneal run on, --anneal-ps at a time, until the density converges or this many ps")] = None,
+    density_tolerance: Annotated[Optional[float], _setting(
+        "--density-tolerance", "Largest density drift over the averaging window that counts as converged, g/cm3")] = None,
     pressure_bar: Annotated[Optional[float], _setting("--pressure-bar", "NPT pressure in bar")] = None,
     timestep_fs: Annotated[Optional[float], _setting("--timestep-fs", "MD timestep in fs")] = None,
     tdamp_ps: Annotated[Optional[float], _setting("--tdamp-ps", "Thermostat damping in ps")] = None,
@@ -50,10 +54,12 @@ def quench(
     from thioglass.md.quench import check_inputs, run_quench
 
     settings = make_preset(preset, n_atoms=atoms, replicas=replicas, melt_k=melt_k, melt_ps=melt_ps, final_k=final_k,
-                           cooling_rate_k_per_s=cooling_rate, anneal_ps=anneal_ps, pressure_bar=pressure_bar,
+                           cooling_rate_k_per_s=cooling_rate, anneal_ps=anneal_ps, anneal_max_ps=anneal_max_ps,
+                           density_tolerance_g_cm3=density_tolerance, pressure_bar=pressure_bar,
                            timestep_fs=timestep_fs, tdamp_ps=tdamp_ps, pdamp_ps=pdamp_ps, dump_every_ps=dump_every_ps,
                            seed=seed)
-    stages = melt_quench(settings).stages  # also checks the overrides (positive durations, temperatures)
+    # also checks the overrides (positive durations, temperatures); the bars run to the longest anneal allowed
+    stages = melt_quench(settings, settings.max_extensions).stages
     check_inputs(composition, potential, settings)  # one-line errors before any cluster or progress bar starts
     from rich.console import Console
 

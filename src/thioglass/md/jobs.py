@@ -3,7 +3,8 @@ independent jobs run, here or on Dask workers.
 
 Run folder of one protocol (both engines write it)::
 
-    protocol.json      the protocol; a rerun with another one is refused (check_protocol_file)
+    protocol.json      the protocol; a rerun with another one is refused, one with stages appended
+                       extends it (check_protocol_file)
     NN_<stage>/        one folder per stage, NN its index from 00 (stage_folder)
         thermo.dat     THERMO_COLUMNS in LAMMPS metal units
         traj.*         frames (traj.dump from LAMMPS, traj.extxyz from ASE)
@@ -143,9 +144,29 @@ def check_record(path: Path, record: dict, mismatch: str) -> None:
 
 
 def check_protocol_file(workdir: Path, protocol: Protocol) -> None:
-    """``protocol.json`` of a run folder: a rerun must use the same protocol."""
-    check_record(Path(workdir) / "protocol.json", asdict(protocol),
-                 f"{workdir} holds a run with a different protocol; use a new --out folder or delete it")
+    """``protocol.json`` of a run folder: a rerun must use the same protocol, or the same one with stages
+    appended (an anneal run on until the density converges); the record then becomes the longer one."""
+    path = Path(workdir) / "protocol.json"
+    current = json.loads(json.dumps(asdict(protocol), default=str))
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        if _extends(current, recorded):
+            write_text(path, json.dumps(current, sort_keys=True))
+            return
+    check_record(path, current, f"{workdir} holds a run with a different protocol; use a new --out folder or delete it")
+
+
+def _extends(current: dict, recorded: dict) -> bool:
+    """True when ``current`` is ``recorded`` with more stages at its end."""
+    head, tail = current.get("stages", []), recorded.get("stages", [])
+    return (len(head) > len(tail) and head[:len(tail)] == tail
+            and {k: v for k, v in current.items() if k != "stages"} == {k: v for k, v in recorded.items() if k != "stages"})
+
+
+def recorded_stage_count(workdir: Path | str) -> int:
+    """How many stages the protocol recorded in ``workdir`` has (0 when none was recorded)."""
+    path = Path(workdir) / "protocol.json"
+    return len(json.loads(path.read_text()).get("stages", [])) if path.is_file() else 0
 
 
 def check_job_file(folder: Path, record: dict, kind: str) -> None:

@@ -78,7 +78,14 @@ class Protocol:
 
 @dataclass(frozen=True)
 class QuenchSettings:
-    """Melt-quench parameters (the paper's by default) and the system size of each replica."""
+    """Melt-quench parameters (the paper's by default) and the system size of each replica.
+
+    ``anneal_max_ps`` (None: a fixed anneal of ``anneal_ps``) lets the anneal run on, ``anneal_ps`` at a
+    time, until the density has converged or the anneal has lasted ``anneal_max_ps``. Converged: over the
+    averaging window (the last anneal stage after its first fifth) the density's drift is not significant
+    at 95 % and is at most ``density_tolerance_g_cm3``
+    (:func:`thioglass.md.quench.density_converged`).
+    """
 
     n_atoms: int = 4500
     replicas: int = 5
@@ -93,17 +100,34 @@ class QuenchSettings:
     pdamp_ps: float = 1.0
     dump_every_ps: float = 1.0
     seed: int = 1
+    anneal_max_ps: float | None = None
+    density_tolerance_g_cm3: float = 0.01
+    thermo_every_steps: int = 100  # T, P and density samples: the drift needs 5 in the window
 
     def __post_init__(self) -> None:
         from thioglass.checks import check_atom_count
 
         check_atom_count(self.n_atoms, f"each replica of --atoms {self.n_atoms}")
+        if self.anneal_max_ps is not None and self.anneal_max_ps < self.anneal_ps:
+            raise ThioglassError(f"--anneal-max-ps {self.anneal_max_ps:g} is shorter than --anneal-ps "
+                                 f"{self.anneal_ps:g}; give at least the anneal itself, or none for a fixed anneal")
+        if self.thermo_every_steps < 1:
+            raise ThioglassError(f"thermo_every_steps must be at least 1, got {self.thermo_every_steps}")
+        if self.density_tolerance_g_cm3 <= 0:
+            raise ThioglassError(f"the density tolerance must be positive, got {self.density_tolerance_g_cm3:g} g/cm3")
         if self.seed < 1:  # LAMMPS' velocity command takes positive seeds only
             raise ThioglassError(f"--seed {self.seed} is not allowed for MD; give a whole number from 1 up")
 
     @property
     def cooling_ps(self) -> float:
         return (self.melt_k - self.final_k) / self.cooling_rate_k_per_s * 1e12
+
+    @property
+    def max_extensions(self) -> int:
+        """How many extra anneal stages ``anneal_max_ps`` allows (0 for a fixed anneal)."""
+        if self.anneal_max_ps is None:
+            return 0
+        return int(self.anneal_max_ps / self.anneal_ps + 1e-9) - 1
 
 
 PRESETS: dict[str, QuenchSettings] = {
@@ -127,13 +151,18 @@ def preset(name: str, **overrides: Any) -> QuenchSettings:
     return pick_preset(PRESETS, name, overrides)
 
 
-def melt_quench(settings: QuenchSettings) -> Protocol:
-    """Melt (NVT at ``melt_k``), cool at ``cooling_rate`` (NPT ramp), anneal (NPT at ``final_k``)."""
+def melt_quench(settings: QuenchSettings, extensions: int = 0) -> Protocol:
+    """Melt (NVT at ``melt_k``), cool at ``cooling_rate`` (NPT ramp), anneal (NPT at ``final_k``), then
+    ``extensions`` more anneal stages of ``anneal_ps`` (``anneal_2``, ``anneal_3``, ...), each continuing
+    the last."""
     common = dict(tdamp_ps=settings.tdamp_ps, pdamp_ps=settings.pdamp_ps, dump_every_ps=settings.dump_every_ps,
                   pressure_bar=settings.pressure_bar)
     stages = (
         Stage("melt", "nvt", settings.melt_ps, settings.melt_k, **common),
         Stage("cool", "npt", settings.cooling_ps, settings.melt_k, settings.final_k, **common),
         Stage("anneal", "npt", settings.anneal_ps, settings.final_k, **common),
+        *(Stage(f"anneal_{k}", "npt", settings.anneal_ps, settings.final_k, **common)
+          for k in range(2, extensions + 2)),
     )
-    return Protocol(stages, timestep_fs=settings.timestep_fs, seed=settings.seed)
+    return Protocol(stages, timestep_fs=settings.timestep_fs, seed=settings.seed,
+                    thermo_every_steps=settings.thermo_every_steps)

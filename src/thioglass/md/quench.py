@@ -4,7 +4,8 @@ Layout of ``out_dir``::
 
     job.json                  composition, potential and settings (a rerun must match them)
     replica_<r>/glass.extxyz  random-packed start (seed = settings.seed + r)
-    replica_<r>/NN_stage/     the engine's stage folders (see thioglass.md.lammps / ase_engine)
+    replica_<r>/NN_stage/     the engine's stage folders (see thioglass.md.lammps / ase_engine); with
+                              ``anneal_max_ps`` also NN_anneal_2, NN_anneal_3, ... until the density converged
     replica_<r>/final.extxyz  the quenched glass
     replica_<r>/replica.json  per-replica results; its presence marks the replica finished
     quench.json               all replicas, density mean and spread
@@ -14,7 +15,9 @@ Each replica is one Dask task. A rerun skips finished replicas without touching 
 resumes unfinished ones from their checkpoints. The density of a replica is the mean of the
 ``density`` column of the last (NPT, ``final_k``) stage's ``thermo.dat`` after its first
 :data:`DENSITY_SKIP_FRACTION` (equilibration); the spread over replicas is their sample standard
-deviation.
+deviation. With ``settings.anneal_max_ps`` the anneal goes on, one more stage of ``anneal_ps`` at a
+time, while the density over that window has not converged (:func:`density_converged`); the
+decision is read from finished stages only, so a rerun after a kill takes the same path.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from thioglass.analysis.density import density_drift
 from thioglass.errors import ThioglassError
 from thioglass.locking import locked_folder
 from thioglass.io.atomic import write_json
-from thioglass.md.jobs import (StepProgress, check_job_file, position_at, run_jobs, run_position,
-                               stage_progress)
-from thioglass.md.protocol import Protocol, QuenchSettings, melt_quench
+from thioglass.md.jobs import (StepProgress, check_job_file, position_at, recorded_stage_count, run_jobs,
+                               run_position, stage_folder, stage_progress)
+from thioglass.md.protocol import Protocol, QuenchSettings, Stage, melt_quench
 
 ReplicaProgress = Callable[[int, str, int, int], None]
 DENSITY_SKIP_FRACTION = 0.2  # share of the final NPT stage left out of the density as equilibration
@@ -68,7 +71,8 @@ class QuenchJob:
 
     @property
     def protocol(self) -> Protocol:
-        return melt_quench(replace(self.settings, seed=self.seed))
+        """The replica's protocol, with the anneal stages it has already appended."""
+        return replica_protocol(self.folder, replace(self.settings, seed=self.seed))
 
     @property
     def name(self) -> str:
@@ -90,14 +94,22 @@ class QuenchJob:
         engine = make_engine(self.potential, self.threads, checkpoint_every_steps=self.checkpoint_every_steps,
                              ensemble=self.ensemble)
         protocol = self.protocol
-        report = stage_progress(protocol, progress) if progress is not None else None
-        result = engine.run(glass, protocol, self.folder, progress=report)
+        while True:
+            report = stage_progress(protocol, progress) if progress is not None else None
+            result = engine.run(glass, protocol, self.folder, progress=report)
+            window = anneal_averages(result.stages[-1].thermo_table(), self.density_skip_fraction,
+                                     timestep_fs=protocol.timestep_fs)
+            converged = density_converged(window, self.settings.density_tolerance_g_cm3)
+            extensions = len(protocol.stages) - len(melt_quench(self.settings).stages)
+            if converged is not False or extensions >= self.settings.max_extensions:
+                break
+            protocol = melt_quench(replace(self.settings, seed=self.seed), extensions + 1)
         final = write_structure(result.final_atoms(), self.folder / "final.extxyz")
         record = {"replica": self.replica, "seed": self.seed, "n_atoms": len(glass),
                   "formula": glass.get_chemical_formula(), "folder": str(self.folder), "final_structure": str(final),
                   "engine": engine_kind(self.potential), "wall_s": round(time.perf_counter() - start, 3),
-                  **anneal_averages(result.stages[-1].thermo_table(), self.density_skip_fraction,
-                                    timestep_fs=protocol.timestep_fs)}
+                  **window, "density_converged": converged, "anneal_extensions": extensions,
+                  "anneal_total_ps": self.settings.anneal_ps * (1 + extensions)}
         write_json(done, record)
         return record
 
@@ -134,6 +146,26 @@ def anneal_averages(thermo: dict[str, np.ndarray], skip_fraction: float, *,
             **density_drift(steps[window] * timestep_fs / 1000.0, density)}
 
 
+def density_converged(window: dict[str, Any], tolerance_g_cm3: float) -> bool | None:
+    """Whether the density over the averaging window (:func:`anneal_averages`) has converged: its drift is
+    not significant at 95 % and at most ``tolerance_g_cm3``. None when the window is too short to say."""
+    if window.get("density_drift_significant") is None:
+        return None
+    return not window["density_drift_significant"] and abs(window["density_drift_g_cm3"]) <= tolerance_g_cm3
+
+
+def replica_protocol(folder: Path | str, settings: QuenchSettings) -> Protocol:
+    """:func:`melt_quench` with as many anneal stages appended as the run in ``folder`` has recorded."""
+    base = len(melt_quench(settings).stages)
+    return melt_quench(settings, min(max(0, recorded_stage_count(folder) - base), settings.max_extensions))
+
+
+def final_stage(folder: Path | str, settings: QuenchSettings) -> tuple[Stage, Path]:
+    """The last stage of a replica's protocol (its density and structure window) and its folder."""
+    stages = replica_protocol(folder, settings).stages
+    return stages[-1], stage_folder(folder, len(stages) - 1, stages[-1])
+
+
 @dataclass(frozen=True)
 class QuenchResult:
     """Replica records (see :meth:`QuenchJob.run`), failures, and the density over replicas."""
@@ -162,6 +194,7 @@ class QuenchResult:
         return {"composition": self.composition, "potential": self.potential or "default",
                 "settings": asdict(self.settings), "density_g_cm3": self.density_summary(),
                 "density_window": f"last (NPT) stage at final_k after its first {DENSITY_SKIP_FRACTION:.0%}",
+                "density_converged": _all_converged(self.replicas),
                 "replicas": list(self.replicas), "failed": {str(k): v for k, v in self.failed.items()},
                 "model_deviation": self.model_deviation}
 
@@ -230,6 +263,12 @@ def run_quench(composition: str, settings: QuenchSettings, potential: str | None
         first = min(failed)
         raise ThioglassError(f"{len(failed)} of {len(jobs)} replicas failed; replica {first}: {failed[first]}")
     return result
+
+
+def _all_converged(replicas: tuple[dict[str, Any], ...]) -> bool | None:
+    """True when every replica's density converged, False when one did not, None when one cannot say."""
+    flags = [r.get("density_converged") for r in replicas]
+    return False if False in flags else (None if None in flags or not flags else True)
 
 
 def check_inputs(composition: str, potential: str | None, settings: QuenchSettings) -> tuple[str, str | None]:

@@ -100,13 +100,17 @@ converged properties of the glass. Rerun with <code>--preset paper</code> for th
 
 <h2 id="density">Density at {{ r.settings.quench.final_k | num(0) }} K</h2>
 <p>{% if r.n_replicas > 1 %}<b>{{ r.density_g_cm3 | pm(r.density_std_g_cm3, 4) }} g/cm³</b> (mean ± standard deviation over {{ r.n_replicas }} replicas{% else %}<b>{{ r.density_g_cm3 | num(4) }} g/cm³</b> (one replica, so no spread{% endif %}; window: {{ r.density_window }}).</p>
-<table><tr><th>replica</th><th>seed</th><th>atoms</th><th>density (g/cm³)</th><th>drift over window (g/cm³)</th><th>T (K)</th><th>P (bar)</th><th>MD wall (s)</th></tr>
+<table><tr><th>replica</th><th>seed</th><th>atoms</th><th>density (g/cm³)</th><th>drift over window (g/cm³)</th><th>anneal (ps)</th><th>converged</th><th>T (K)</th><th>P (bar)</th><th>MD wall (s)</th></tr>
 {% for d in r.density_replicas %}<tr><td>{{ d.replica }}</td><td>{{ d.seed }}</td><td>{{ d.n_atoms }}</td>
 <td>{{ d.density_g_cm3 | pm(d.density_time_std_g_cm3, 4) }}</td>
 <td{% if d.density_drift_significant %} class="bad"{% endif %}>{{ d.density_drift_g_cm3 | pm(d.density_drift_std_g_cm3, 3) }}{% if d.density_window_ps %} in {{ d.density_window_ps | num(1) }} ps{% endif %}</td>
+<td>{{ d.anneal_total_ps | num(1) }}</td>
+<td{% if d.density_converged == false %} class="bad"{% endif %}>{% if d.density_converged is none %}—{% elif d.density_converged %}yes{% else %}no{% endif %}</td>
 <td>{{ d.temperature_k | num(1) }}</td><td>{{ d.pressure_bar | num(0) }}</td><td>{{ d.wall_s | num(1) }}</td></tr>{% endfor %}</table>
-{% if r.density_replicas | selectattr("density_drift_significant") | list %}<div class="warn">The density still drifts over the averaging window
-(beyond its error at 95 % confidence): the glass is not equilibrated at this temperature; anneal longer.</div>{% endif %}
+<p class="small">Converged: the drift over the window is not significant at 95 % and at most {{ r.settings.quench.density_tolerance_g_cm3 }} g/cm³{% if r.settings.quench.anneal_max_ps %}; the anneal runs on, {{ r.settings.quench.anneal_ps | num(1) }} ps at a time, up to {{ r.settings.quench.anneal_max_ps | num(1) }} ps, until it is{% endif %}.</p>
+{% if r.density_replicas | selectattr("density_converged", "false") | list %}<div class="warn">The density has not converged in every replica
+(its drift over the averaging window is significant at 95 % or above the tolerance): the glass is not equilibrated at this
+temperature; anneal longer ({{ "raise quench.anneal_max_ps" if r.settings.quench.anneal_max_ps else "set quench.anneal_max_ps" }}).</div>{% endif %}
 
 <h2 id="structure">Structure</h2>
 <p class="small">Averaged over the final NPT window of every replica ({{ r.structure_frames }} frames in all); bond cutoff {{ r.settings.structure.bond_cutoff_angstrom }} Å.</p>

@@ -214,9 +214,11 @@ def assemble(ctx: Context) -> dict:
         "density_std_g_cm3": density["std"],
         "density_sem_g_cm3": density["sem"],
         "density_replicas": [{k: r.get(k) for k in ("replica", "seed", "n_atoms", "density_g_cm3", "density_time_std_g_cm3",
-                                                    "temperature_k", "pressure_bar", "wall_s", *DENSITY_DRIFT_KEYS)}
+                                                    "temperature_k", "pressure_bar", "wall_s", *DENSITY_DRIFT_KEYS,
+                                                    "density_converged", "anneal_extensions", "anneal_total_ps")}
                              for r in quench["replicas"]],
         "density_window": quench["density_window"],
+        "density_converged": quench.get("density_converged"),
         **{key: structure[key] for key in ("qn", "qn_std", "en", "en_std", "bonds", "environments", "sulfur",
                                            "coordination", "rdf", "sq")},
         "structure_frames": structure["n_frames"],

@@ -76,7 +76,8 @@ def quench(ctx: Context) -> dict:
     from thioglass.md.quench import run_quench
 
     q = ctx.settings.quench
-    steps = {s.name: s.steps(q.timestep_fs) for s in melt_quench(q).stages}
+    # Up to the longest anneal the settings allow: the bar ends early when the density converges sooner.
+    steps = {s.name: s.steps(q.timestep_fs) for s in melt_quench(q, q.max_extensions).stages}
     offsets = {name: sum(list(steps.values())[:k]) for k, name in enumerate(steps)}
     total = sum(steps.values())
 

@@ -16,17 +16,15 @@ import numpy as np
 
 from thioglass.analysis.structure import StructureAnalysis, StructureSettings
 from thioglass.errors import ThioglassError
-from thioglass.md.jobs import stage_folder
-from thioglass.md.protocol import QuenchSettings, melt_quench
-from thioglass.md.quench import DENSITY_SKIP_FRACTION
+from thioglass.md.protocol import QuenchSettings
+from thioglass.md.quench import DENSITY_SKIP_FRACTION, final_stage
 from thioglass.paper.values import environment_key
 
 
 def final_window(replica_folder: Path | str, quench: QuenchSettings) -> tuple[Path, int]:
-    """Trajectory of a replica's last stage and the first MD step of its averaging window."""
-    stages = melt_quench(quench).stages
-    last = stages[-1]
-    folder = stage_folder(replica_folder, len(stages) - 1, last)
+    """Trajectory of a replica's last stage (an appended anneal stage where the anneal ran on until the
+    density converged) and the first MD step of its averaging window."""
+    last, folder = final_stage(replica_folder, quench)
     for name in ("traj.dump", "traj.extxyz"):
         if (folder / name).exists():
             return folder / name, int(np.ceil(DENSITY_SKIP_FRACTION * last.steps(quench.timestep_fs)))
