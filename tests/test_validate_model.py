@@ -218,3 +218,34 @@ def test_a_model_file_is_known_by_its_content(tmp_path):
     check_settings_file(out, Subject(str(tmp_path / "b.pb"), REFERENCE, 5.0, ("Li",)), settings)  # moved: resumes
     with pytest.raises(ThioglassError, match="other settings, model or reference"):
         check_settings_file(out, Subject(str(tmp_path / "c.pb"), REFERENCE, 5.0, ("Li",)), settings)
+
+
+def test_a_second_model_reuses_the_reference_side_of_another_validation(cli, tmp_path):
+    """--reference-from copies the reference's runs, relaxations and labels instead of recomputing them."""
+    first, second = tmp_path / "broken", tmp_path / "again"
+    assert _run(cli, first, BROKEN)[0] == 1
+    # Mark one reference result: a recomputed file would not carry the mark.
+    marked = first / "minimum" / "Li2S" / "reference-relaxed.json"
+    record = json.loads(marked.read_text())
+    marked.write_text(json.dumps({**record, "mark": "from the first validation"}))
+    code, err = cli("validate-model", "-o", str(second), "--model", REFERENCE, "--reference", REFERENCE,
+                    "--reference-from", str(first), *[arg for item in TINY for arg in ("--set", item)])
+    assert code == 0, err
+    assert "reused" in err
+    assert json.loads((second / "minimum" / "Li2S" / "reference-relaxed.json").read_text())["mark"]
+    ref_runs = sorted(p.name for p in (first / "md" / "reference").iterdir())
+    assert ref_runs == sorted(p.name for p in (second / "md" / "reference").iterdir())
+    for run in ref_runs:  # the same frames, not a new run
+        for traj in (first / "md" / "reference" / run).rglob("traj.extxyz"):
+            assert traj.read_bytes() == (second / traj.relative_to(first)).read_bytes()
+    result = json.loads((second / "validation-model.json").read_text())
+    assert result["passed"]  # the reference judged against its own copied results
+    # Another reference-side setting: one line, before any work.
+    code, err = cli("validate-model", "-o", str(tmp_path / "other"), "--model", REFERENCE, "--reference", REFERENCE,
+                    "--reference-from", str(first),
+                    *[arg for item in [*TINY, "reference_md_ps=0.03"] for arg in ("--set", item)])
+    assert code == 2 and "reference_md_ps" not in err and "settings" in err and "\n" not in err.strip()
+    assert not (tmp_path / "other" / "labels").exists()
+    code, err = cli("validate-model", "-o", str(tmp_path / "none"), "--model", REFERENCE, "--reference", REFERENCE,
+                    "--reference-from", str(tmp_path), *[arg for item in TINY for arg in ("--set", item)])
+    assert code == 2 and "reference-side.json" in err

@@ -22,6 +22,9 @@ def validate_model(
     settings: Annotated[Optional[list[str]], typer.Option(
         "--set", help="Override a setting: name=value, e.g. model_md_ps=2 or heldout_crystals=Li2S,SiS2 "
         "(see thioglass.mlff.validation.settings). Repeat for more.")] = None,
+    reference_from: Annotated[Optional[Path], typer.Option(
+        "--reference-from", help="Another validate-model folder with the same reference, cutoff, elements and "
+        "settings: its reference runs, relaxations and labels are copied in instead of computed again.")] = None,
     workers: Workers = 1,
     threads: Threads = 1,
     scheduler: Scheduler = None,
@@ -43,6 +46,10 @@ def validate_model(
     config = make_settings(preset, **parse_overrides(settings or []))
     subject = resolve_subject(model, reference, config)
     check_output_folder(out)
+    if reference_from is not None:
+        from thioglass.mlff.validation.reuse import check_source
+
+        check_source(reference_from, subject, config)
     start = time.monotonic()
 
     def log(message: str) -> None:
@@ -50,7 +57,8 @@ def validate_model(
 
     log(f"validating {subject.model} against {subject.reference} (cutoff {subject.cutoff_angstrom:g} Å) in {out}")
     with dask_client(workers, scheduler) as client:
-        result = run(subject, config, out, preset=preset, threads=threads, client=client, log=log)
+        result = run(subject, config, out, preset=preset, threads=threads, client=client, log=log,
+                     reference_from=reference_from)
     failed = [row for row in result["checks"] if not row["passed"]]
     for row in failed:
         console.print(f"FAIL {row['check']}: {row['system']}: {row['quantity']}: model {row['model']}, "

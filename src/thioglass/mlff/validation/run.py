@@ -3,6 +3,7 @@
 Layout of the output folder::
 
     validation-settings.json   the settings; a rerun with other settings is refused
+    reference-side.json        what the reference's results depend on (validate-model --reference-from)
     labels/                    reference labels of every MD frame (LabelStore, keyed by frame hash)
     md/reference/<run>/        the reference's MD (ASE), md/model/<run>/ the model's (LAMMPS for DeePMD)
     heldout/<run>.json         the keys of each reference run's labelled frames (written as each run ends)
@@ -68,14 +69,22 @@ def check_settings_file(out: Path, subject: Subject, settings: ValidationSetting
 
 
 def validate_model(subject: Subject, settings: ValidationSettings, out: Path, *, preset: str = "custom",
-                   threads: int = 1, client: Any = None, log: Callable[[str], None] = print) -> dict:
-    """Run (or resume) the three checks and write ``validation-model.json`` and ``model-validation.md``."""
+                   threads: int = 1, client: Any = None, log: Callable[[str], None] = print,
+                   reference_from: Path | None = None) -> dict:
+    """Run (or resume) the three checks and write ``validation-model.json`` and ``model-validation.md``.
+
+    ``reference_from``: another validation folder whose reference results (same reference, cutoff,
+    elements and settings) are copied in first instead of being computed again (:mod:`.reuse`)."""
     from thioglass.mlff.validation.heldout import run_heldout
     from thioglass.mlff.validation.minimum import run_minimum
     from thioglass.mlff.validation.motifs import run_motifs
     from thioglass.mlff.validation.report import check_rows, markdown
+    from thioglass.mlff.validation.reuse import reuse_reference, write_reference_side
 
     check_settings_file(out, subject, settings)
+    if reference_from is not None:
+        log(f"reused {reuse_reference(reference_from, out, subject, settings)} reference files from {reference_from}")
+    write_reference_side(out, subject, settings)
     common = {"threads": threads, "client": client, "log": log}
     result = {"model": subject.model, "reference": subject.reference, "cutoff_angstrom": subject.cutoff_angstrom,
               "preset": preset, "settings": asdict(settings)}
