@@ -84,7 +84,7 @@ def member_schedule(plan: TrainingPlan, iteration: int) -> Schedule:
     reuse = iteration > 0 and plan.init_from_previous and plan.reuse_steps is not None
     if reuse:
         steps = plan.reuse_steps
-    schedule = Schedule(steps=steps, disp_freq=max(1, steps // 20), save_freq=max(1, steps // 10))
+    schedule = Schedule.sized(steps)  # report and checkpoint intervals as every other training sizes them
     if reuse:
         schedule = replace(schedule, start_lr=plan.reuse_start_lr, start_pref_e=plan.reuse_start_pref_e,
                            start_pref_f=plan.reuse_start_pref_f)
