@@ -233,6 +233,9 @@ def test_a_second_model_reuses_the_reference_side_of_another_validation(cli, tmp
     assert code == 0, err
     assert "reused" in err
     assert json.loads((second / "minimum" / "Li2S" / "reference-relaxed.json").read_text())["mark"]
+    # The model's own results are its own: the softened model's energy at the reference's cell is not copied.
+    at_geometry = "minimum/Li2S/model-at-reference.json"
+    assert (first / at_geometry).read_bytes() != (second / at_geometry).read_bytes()
     ref_runs = sorted(p.name for p in (first / "md" / "reference").iterdir())
     assert ref_runs == sorted(p.name for p in (second / "md" / "reference").iterdir())
     for run in ref_runs:  # the same frames, not a new run
@@ -240,6 +243,14 @@ def test_a_second_model_reuses_the_reference_side_of_another_validation(cli, tmp
             assert traj.read_bytes() == (second / traj.relative_to(first)).read_bytes()
     result = json.loads((second / "validation-model.json").read_text())
     assert result["passed"]  # the reference judged against its own copied results
+    # A shorter validation draws on the longer one: only the runs it checks are copied.
+    short = tmp_path / "short"
+    code, err = cli("validate-model", "-o", str(short), "--model", REFERENCE, "--reference", REFERENCE,
+                    "--reference-from", str(first),
+                    *[arg for item in [*TINY, "minimum_crystals=Li2S", "motif_crystals="] for arg in ("--set", item)])
+    assert code == 0, err
+    assert sorted(p.name for p in (short / "md" / "reference").iterdir()) == ["Li2S-1500K", "Li2S-300K"]
+    assert sorted(p.name for p in (short / "minimum").iterdir()) == ["Li2S"]
     # Another reference-side setting: one line, before any work.
     code, err = cli("validate-model", "-o", str(tmp_path / "other"), "--model", REFERENCE, "--reference", REFERENCE,
                     "--reference-from", str(first),

@@ -37,7 +37,8 @@ def model_protocol(temperature_k: float, settings: ValidationSettings) -> Protoc
 
 
 def motif_crystals(subject: Subject, settings: ValidationSettings) -> tuple[str, ...]:
-    names = crystal_list(settings.motif_crystals, subject) if settings.motif_crystals else tuple(
+    # None: every crystal with motifs; an empty list: none.
+    names = crystal_list(settings.motif_crystals, subject) if settings.motif_crystals is not None else tuple(
         name for name in CRYSTAL_MOTIFS if name in crystal_list(None, subject))
     return tuple(name for name in names if name in CRYSTAL_MOTIFS)
 
