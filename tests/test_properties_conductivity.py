@@ -220,3 +220,55 @@ def test_temperature_parsing_and_bad_input(tmp_path):
         analyse_trajectory(tmp_path / "b.dump", 400.0)
     res = runner.invoke(app, ["conductivity", "-o", str(tmp_path / "o"), "--temperatures", "400"])
     assert isinstance(res.exception, ThioglassError) and "exactly one STRUCTURE" in str(res.exception)
+
+
+def test_stages_that_continue_one_another_read_as_one_run(tmp_path):
+    """A production run on in a second stage: its first frame repeats the last state, its steps restart at 0
+    and its image counts restart with it; read together the two give exactly the one run's D."""
+    s, boxes, _ = _npt_walk(2, 0.5)
+    _write_dump(tmp_path / "whole.dump", s, boxes)
+    _write_dump(tmp_path / "first.dump", s[:150], boxes[:150])
+    second = s[149:] - np.floor(s[149])  # images counted from the stage's start, as LAMMPS does after read_data
+    _write_dump(tmp_path / "second.dump", second, boxes[149:])
+    fit = DiffusionFitSettings(seed=3)
+    whole = analyse_trajectory(tmp_path / "whole.dump", 500.0, fit=fit)
+    joined = analyse_trajectory([tmp_path / "first.dump", tmp_path / "second.dump"], 500.0, fit=fit)
+    assert joined["n_frames"] == 300 and joined["warnings"] == []
+    assert joined["D_cm2_s"] == pytest.approx(whole["D_cm2_s"], rel=1e-6)
+    assert joined["msd"]["msd_A2"] == pytest.approx(whole["msd"]["msd_A2"], rel=1e-6)
+    # A stage that does not start where the last ended is refused, not silently joined.
+    _write_dump(tmp_path / "elsewhere.dump", s[200:], boxes[200:])
+    with pytest.raises(ThioglassError, match="does not start where"):
+        analyse_trajectory([tmp_path / "first.dump", tmp_path / "elsewhere.dump"], 500.0, fit=fit)
+
+
+def test_a_temperature_not_yet_diffusive_runs_on_up_to_its_longest(tmp_path, monkeypatch):
+    import thioglass.properties.conductivity as conductivity
+    from thioglass.md.engine import make_engine
+    from thioglass.properties.conductivity import run_conductivity
+
+    from test_quench import SOFT
+
+    glass = read(LPS) * (2, 1, 1)
+    settings = ConductivitySettings((400.0,), production_ps=0.04, equilibrate_ps=0.01, dump_every_ps=0.005,
+                                    production_max_ps=0.12)
+    assert settings.max_extensions == 2
+    monkeypatch.setattr(conductivity, "_usable", lambda row: False)  # never diffusive: it runs to the longest
+    got = run_conductivity(glass, [settings], make_engine(SOFT, threads=1), tmp_path)
+    row = got["temperatures"][0]
+    assert row["production_extensions"] == 2 and row["production_ps"] == pytest.approx(0.12)
+    assert row["n_frames"] == 3 * 8 + 1 and len(row["trajectories"]) == 3
+    folders = sorted(p.name for p in (tmp_path / "T400K").iterdir() if p.is_dir())
+    assert folders == ["00_equilibrate", "01_production", "02_production_2", "03_production_3"]
+    # A rerun finds every stage done and takes the same path.
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "T400K").glob("*/done.json")}
+    again = run_conductivity(glass, [settings], make_engine(SOFT, threads=1), tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert again["temperatures"][0]["production_extensions"] == 2
+    # Diffusive at once: no stage is added.
+    monkeypatch.setattr(conductivity, "_usable", lambda row: True)
+    fixed = run_conductivity(glass, [settings], make_engine(SOFT, threads=1), tmp_path / "fixed")
+    assert fixed["temperatures"][0]["production_extensions"] == 0
+    assert not (tmp_path / "fixed" / "T400K" / "02_production_2").exists()
+    with pytest.raises(ThioglassError, match="longest production"):
+        ConductivitySettings((400.0,), production_ps=0.04, dump_every_ps=0.005, production_max_ps=0.02)

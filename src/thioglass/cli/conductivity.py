@@ -18,6 +18,9 @@ def conductivity(
     temperatures: Optional[list[str]] = typer.Option(
         None, "--temperatures", "-T", help="Temperatures in K: 400 450 500, 400,450,500 or 400:650:50 (inclusive)."),
     ps: float = typer.Option(1000.0, "--ps", help="Production time per temperature (ps); the paper: 1000 above 400 K."),
+    max_ps: Optional[float] = typer.Option(
+        None, "--max-ps", help="Let a temperature that is not yet diffusive run on, --ps at a time, up to this many ps "
+        "of production (default: a fixed --ps)."),
     equilibrate_ps: float = typer.Option(50.0, "--equilibrate-ps", help="NPT equilibration before production (ps)."),
     dump_every_ps: float = typer.Option(1.0, "--dump-every-ps", help="Frame interval of the MSD (ps)."),
     timestep_fs: float = typer.Option(1.0, "--timestep-fs", help="MD time step (fs)."),
@@ -47,7 +50,7 @@ def conductivity(
     numbers, paths = _split(inputs or [])
     temps = parse_temperatures([*(temperatures or []), *numbers])
     summary = RunSummary("conductivity", {
-        "inputs": paths, "temperatures_K": list(temps), "ps": ps, "equilibrate_ps": equilibrate_ps,
+        "inputs": paths, "temperatures_K": list(temps), "ps": ps, "max_ps": max_ps, "equilibrate_ps": equilibrate_ps,
         "dump_every_ps": dump_every_ps, "timestep_fs": timestep_fs, "potential": potential, "seed": seed,
         "from_trajectory": [str(p) for p in from_trajectory or []], "stride": stride, "frames": frames})
     if from_trajectory:
@@ -63,7 +66,7 @@ def conductivity(
 
         settings = ConductivitySettings(temps, production_ps=ps, equilibrate_ps=equilibrate_ps,
                                         dump_every_ps=dump_every_ps, timestep_fs=timestep_fs, seed=seed,
-                                        fit=DiffusionFitSettings(seed=seed))
+                                        fit=DiffusionFitSettings(seed=seed), production_max_ps=max_ps)
         from thioglass.cli.deviation import resolve_ensemble
         from thioglass.md.results import deviation_by_stage
 

@@ -16,7 +16,10 @@ is raised above 0.3. The drift of the framework is removed (kinisi's convention)
 A temperature whose MSD is not diffusive by the fixed criterion of
 :class:`~thioglass.analysis.diffusion.DiffusionFitSettings` (sub- or super-diffusive: no D and no
 sigma, only the apparent ``D_apparent_cm2_s``; or D not above twice its error) is reported with
-the reason and left out of the Arrhenius fit, with a warning.
+the reason and left out of the Arrhenius fit, with a warning. With ``production_max_ps`` such a
+temperature runs on instead, one more stage of ``production_ps`` at a time (``production_2``, ...),
+until it is diffusive or its production has lasted ``production_max_ps``; the MSD is then taken over
+all its production stages as one run (:func:`thioglass.io.frames.iter_continued`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ class ConductivitySettings:
     """NPT runs (times in ps, temperatures in K, pressure in bar) and the MSD fit.
 
     ``production_ps`` is the part analysed; the paper runs 1 ns above 400 K, 5 ns at 350 K and
-    15 ns at 300 K. ``dump_every_ps`` is the frame spacing of the MSD.
+    15 ns at 300 K. ``dump_every_ps`` is the frame spacing of the MSD. ``production_max_ps`` (None: a
+    fixed production) lets a temperature that is not yet diffusive run on, ``production_ps`` at a time,
+    up to that length.
     """
 
     temperatures_k: tuple[float, ...]
@@ -59,6 +64,7 @@ class ConductivitySettings:
     seed: int = 1
     species: str = "Li"
     fit: DiffusionFitSettings = field(default_factory=DiffusionFitSettings)
+    production_max_ps: float | None = None
 
     def __post_init__(self) -> None:
         temps = tuple(float(t) for t in self.temperatures_k)
@@ -67,13 +73,24 @@ class ConductivitySettings:
             raise ThioglassError("give one or more different positive temperatures, e.g. --temperatures 400 450 500")
         if self.production_ps <= 0 or self.equilibrate_ps < 0 or self.dump_every_ps <= 0:
             raise ThioglassError("production and dump interval must be > 0 ps and equilibration >= 0 ps")
+        if self.production_max_ps is not None and self.production_max_ps < self.production_ps:
+            raise ThioglassError(f"the longest production ({self.production_max_ps:g} ps) is shorter than the "
+                                 f"production itself ({self.production_ps:g} ps); give at least that, or none")
         if self.production_ps / self.dump_every_ps < 8:
             raise ThioglassError(
                 f"{self.production_ps} ps of production dumped every {self.dump_every_ps} ps gives fewer than 8 "
                 "frames for the MSD; run longer or dump more often"
             )
 
-    def protocol(self, temperature_k: float) -> Protocol:
+    @property
+    def max_extensions(self) -> int:
+        """How many more production stages ``production_max_ps`` allows (0 for a fixed production)."""
+        if self.production_max_ps is None:
+            return 0
+        return int(self.production_max_ps / self.production_ps + 1e-9) - 1
+
+    def protocol(self, temperature_k: float, extensions: int = 0) -> Protocol:
+        """Equilibration, production, then ``extensions`` more production stages continuing it."""
         common = dict(pressure_bar=self.pressure_bar, tdamp_ps=self.tdamp_ps, pdamp_ps=self.pdamp_ps)
         stages = []
         if self.equilibrate_ps > 0:
@@ -81,6 +98,8 @@ class ConductivitySettings:
                                 dump_every_ps=max(self.dump_every_ps, self.equilibrate_ps / 10), **common))
         stages.append(Stage("production", "npt", self.production_ps, temperature_k,
                             dump_every_ps=self.dump_every_ps, **common))
+        stages += [Stage(f"production_{k}", "npt", self.production_ps, temperature_k,
+                         dump_every_ps=self.dump_every_ps, **common) for k in range(2, extensions + 2)]
         return Protocol(tuple(stages), timestep_fs=self.timestep_fs, seed=self.seed)
 
 
@@ -106,14 +125,16 @@ class _StepMonitor:
         self._previous = current
 
 
-def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: float = 1.0, *, stride: int | None = None,
-                       frames: str = ":", species: str = "Li", fit: DiffusionFitSettings | None = None) -> dict:
+def analyse_trajectory(path: Path | str | Sequence[Path | str], temperature_k: float, timestep_fs: float = 1.0, *,
+                       stride: int | None = None, frames: str = ":", species: str = "Li",
+                       fit: DiffusionFitSettings | None = None) -> dict:
     """D, Nernst-Einstein sigma and the MSD of ``species`` in an existing (NPT or NVT) trajectory.
 
     Parameters
     ----------
     path:
-        LAMMPS dump or extxyz trajectory (wrapped or unwrapped, any cell per frame).
+        LAMMPS dump or extxyz trajectory (wrapped or unwrapped, any cell per frame), or the trajectories of
+        stages that continue one another, read as one run (:func:`~thioglass.io.frames.iter_continued`).
     temperature_k:
         Temperature of the run (K), for Nernst-Einstein.
     timestep_fs:
@@ -134,16 +155,19 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
         ``warnings`` and ``msd`` (``lag_ps``, ``msd_A2``).
     """
     from thioglass.io import iter_frames
+    from thioglass.io.frames import iter_continued
 
     if temperature_k <= 0 or timestep_fs <= 0:
         raise ThioglassError("temperature and timestep must be positive")
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    path = paths[0]
     stride = stride or infer_stride(path, frames)
     if stride is None:
         raise ThioglassError(f"'{path}' does not store step numbers; give the MD steps between frames (--stride)")
     msd = MSD(species, timestep_fs=timestep_fs, stride=stride)
     spacing, steps = SpacingCheck(stride, path), _StepMonitor()
     volumes, n_carriers = [], 0
-    for atoms in iter_frames(path, frames):
+    for atoms in iter_frames(path, frames) if len(paths) == 1 else iter_continued(paths):
         spacing.update(atoms)
         msd.compute(atoms)
         mask = np.array([s == species for s in atoms.get_chemical_symbols()])
@@ -177,6 +201,7 @@ def analyse_trajectory(path: Path | str, temperature_k: float, timestep_fs: floa
         duration_ps=(len(volumes) - 1) * msd.frame_interval_ps,
         max_step_cell_fraction=steps.max_fraction,
         trajectory=str(path),
+        trajectories=[str(p) for p in paths],
         warnings=warnings,
         msd={"lag_ps": curve.lag_ps.tolist(), "msd_A2": curve.msd_A2.tolist()},
     )
@@ -199,8 +224,8 @@ def summarise(per_temperature: list[dict]) -> dict:
     rows = sorted(per_temperature, key=lambda r: r["temperature_K"])
     warnings = [w for r in rows for w in r.get("warnings", [])]
     for row in rows:
-        ok = row["diffusive"] and (row["D_cm2_s"] or 0.0) > 0
-        row["included"] = bool(ok)
+        ok = _usable(row)
+        row["included"] = ok
         row["excluded_reason"] = None if ok else row["message"]
     used = [r for r in rows if r["included"]]
     out = {key: None for key in ("sigma_300K_mS_cm", "sigma_300K_std_mS_cm", "sigma_300K_low_mS_cm",
@@ -228,7 +253,11 @@ def summarise(per_temperature: list[dict]) -> dict:
 def run_conductivity(atoms, per_temperature: Sequence[ConductivitySettings], engine: Any, out_dir: Path | str, *,
                      client: Any = None, progress: JobProgress | None = None,
                      on_analysis: Callable[[float], None] | None = None) -> dict:
-    """Run (or resume) one NPT job per temperature, analyse each production stage, fit Arrhenius.
+    """Run (or resume) one NPT job per temperature, analyse its production, fit Arrhenius.
+
+    A temperature that is not diffusive and whose settings allow it (``production_max_ps``) runs on, one
+    more production stage at a time, in rounds of all such temperatures, until every one is diffusive or
+    at its longest. What a round decides is read from finished stages, so a rerun takes the same path.
 
     Parameters
     ----------
@@ -249,24 +278,52 @@ def run_conductivity(atoms, per_temperature: Sequence[ConductivitySettings], eng
     Returns
     -------
     dict
-        :func:`summarise` output; each row also has ``workdir`` and ``production_ps``.
+        :func:`summarise` output; each row also has ``workdir``, ``production_ps`` (the whole
+        production analysed) and ``production_extensions``.
     """
     species = per_temperature[0].species
     if species not in atoms.get_chemical_symbols():
         raise ThioglassError(f"the structure has no {species} atoms; give a Li-containing glass")
-    runs = [(t, s) for s in per_temperature for t in s.temperatures_k]
-    jobs = [MDJob(run_folder(t), atoms, s.protocol(t), str(Path(out_dir) / run_folder(t)), engine) for t, s in runs]
-    outcome = run_jobs(jobs, client, progress=progress)
-    outcome.raise_first()  # the Arrhenius fit needs every temperature
-    rows = []
-    for (t, s), job in zip(runs, jobs):
-        if on_analysis is not None:
-            on_analysis(t)
-        production = outcome.results[job.name].stage("production")
-        row = analyse_trajectory(production.trajectory, t, s.timestep_fs, species=s.species, fit=s.fit)
-        row.update(workdir=job.workdir, production_ps=s.production_ps)
-        rows.append(row)
-    return summarise(rows)
+    runs = {t: s for s in per_temperature for t in s.temperatures_k}
+    extensions = {t: _extensions_on_disk(Path(out_dir) / run_folder(t), s, t) for t, s in runs.items()}
+    rows: dict[float, dict] = {}
+    pending = list(runs)
+    while pending:
+        jobs = {t: MDJob(run_folder(t), atoms, runs[t].protocol(t, extensions[t]),
+                         str(Path(out_dir) / run_folder(t)), engine) for t in pending}
+        outcome = run_jobs(list(jobs.values()), client, progress=progress)
+        outcome.raise_first()  # the Arrhenius fit needs every temperature
+        for t, job in jobs.items():
+            if on_analysis is not None:
+                on_analysis(t)
+            rows[t] = _analyse_run(outcome.results[job.name], t, runs[t], extensions[t])
+            rows[t]["workdir"] = job.workdir
+        pending = [t for t in pending if not _usable(rows[t]) and extensions[t] < runs[t].max_extensions]
+        for t in pending:
+            extensions[t] += 1
+    return summarise([rows[t] for t in runs])
+
+
+def _analyse_run(result: Any, temperature_k: float, settings: ConductivitySettings, extensions: int) -> dict:
+    """:func:`analyse_trajectory` over every production stage of one temperature's run."""
+    names = ["production", *(f"production_{k}" for k in range(2, extensions + 2))]
+    paths = [result.stage(name).trajectory for name in names]
+    row = analyse_trajectory(paths, temperature_k, settings.timestep_fs, species=settings.species, fit=settings.fit)
+    row.update(production_ps=settings.production_ps * (1 + extensions), production_extensions=extensions)
+    return row
+
+
+def _extensions_on_disk(folder: Path, settings: ConductivitySettings, temperature_k: float) -> int:
+    """Production stages a previous run of this temperature appended (within what the settings allow)."""
+    from thioglass.md.jobs import recorded_stage_count
+
+    base = len(settings.protocol(temperature_k).stages)
+    return min(max(0, recorded_stage_count(folder) - base), settings.max_extensions)
+
+
+def _usable(row: dict) -> bool:
+    """Diffusive by the fixed criterion, with a positive D: the rows the Arrhenius fit takes."""
+    return bool(row["diffusive"] and (row["D_cm2_s"] or 0.0) > 0)
 
 
 class ConductivityWorkflow:

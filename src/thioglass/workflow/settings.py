@@ -40,6 +40,8 @@ class ConductivityPlan:
 
     ``long_runs`` lists ``(T_max_K, production_ps)``: runs at or below ``T_max_K`` last that long
     (the paper: ``((300, 15000), (350, 5000))``); every other temperature runs ``production_ps``.
+    ``production_max_ps`` (None: fixed lengths) lets a temperature that is not yet diffusive run on,
+    its own production length at a time, up to that many ps.
     """
 
     temperatures_k: tuple[float, ...]
@@ -48,6 +50,7 @@ class ConductivityPlan:
     dump_every_ps: float
     long_runs: tuple[tuple[float, float], ...] = ()
     seed: int = 1
+    production_max_ps: float | None = None
 
     def __post_init__(self) -> None:
         temps = tuple(float(t) for t in self.temperatures_k)
@@ -69,9 +72,12 @@ class ConductivityPlan:
         from thioglass.analysis.diffusion import DiffusionFitSettings
         from thioglass.properties.conductivity import ConductivitySettings
 
-        return ConductivitySettings((temperature_k,), production_ps=self.production_ps_at(temperature_k),
+        production_ps = self.production_ps_at(temperature_k)
+        longest = None if self.production_max_ps is None else max(self.production_max_ps, production_ps)
+        return ConductivitySettings((temperature_k,), production_ps=production_ps,
                                     equilibrate_ps=self.equilibrate_ps, dump_every_ps=self.dump_every_ps,
-                                    timestep_fs=timestep_fs, seed=self.seed, fit=DiffusionFitSettings(seed=self.seed))
+                                    timestep_fs=timestep_fs, seed=self.seed, fit=DiffusionFitSettings(seed=self.seed),
+                                    production_max_ps=longest)
 
     def total_ps(self) -> float:
         return sum(self.equilibrate_ps + self.production_ps_at(t) for t in self.temperatures_k)
