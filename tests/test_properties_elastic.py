@@ -169,3 +169,26 @@ def test_bad_input(tmp_path):
     res = runner.invoke(app, ["elastic", str(tmp_path / "cu.extxyz"), "--json", str(tmp_path / "x.json"),
                               "--route", "dynamic", "--potential", EMT_SPEC])
     assert isinstance(res.exception, ThioglassError) and "route" in str(res.exception)
+
+
+def test_md_route_runs_on_until_the_moduli_are_precise_enough(tmp_path):
+    """production_max_ps: the 12 strained runs go on together while B or G is less precise than the target."""
+    cu = _rotated_copper(repeat=1)
+    common = dict(temperature_k=20.0, timestep_fs=5.0, reference_ps=0.0, equilibrate_ps=0.05, production_ps=0.25,
+                  thermo_every_steps=5, production_max_ps=0.5)
+    never = ElasticMDSettings(**common, target_relative_error=1e-9)  # no run is that precise: it runs to the longest
+    result = ElasticMDStep(never).calc(cu, make_engine(EMT_SPEC, 1), tmp_path / "long")
+    assert result["production_extensions"] == 1 and result["production_ps"] == pytest.approx(0.5)
+    assert result["converged"] is False
+    assert all(r["n_samples"] == 20 for r in result["runs"])  # 10 after the equilibration, 10 more in the extension
+    assert sorted(p.name for p in (tmp_path / "long" / "strain_1p").iterdir() if p.is_dir()) == ["00_strained",
+                                                                                                 "01_strained_2"]
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "long").glob("*/*/done.json")}
+    again = ElasticMDStep(never).calc(cu, make_engine(EMT_SPEC, 1), tmp_path / "long")  # resumes: nothing reruns
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and again["C_GPa"] == result["C_GPa"]
+    easy = ElasticMDSettings(**common, target_relative_error=0.5)  # met at once at 20 K: no stage is added
+    first = ElasticMDStep(easy).calc(cu, make_engine(EMT_SPEC, 1), tmp_path / "short")
+    assert first["converged"] and first["production_extensions"] == 0
+    assert not (tmp_path / "short" / "strain_1p" / "01_strained_2").exists()
+    with pytest.raises(ThioglassError, match="longest production"):
+        ElasticMDSettings(production_ps=1.0, production_max_ps=0.5)

@@ -23,6 +23,9 @@ def elastic(
     strain: float = typer.Option(0.01, "--strain", help="Strain in each of the 6 Voigt directions (both signs)."),
     temperature: float = typer.Option(300.0, "--temperature", help="MD route: temperature (K)."),
     md_ps: float = typer.Option(20.0, "--md-ps", help="MD route: production time of each strained run (ps)."),
+    md_max_ps: Optional[float] = typer.Option(
+        None, "--md-max-ps", help="MD route: run on, --md-ps at a time, up to this much production while B or G "
+        "carries more than 10 % error (default: a fixed --md-ps)."),
     equilibrate_ps: float = typer.Option(5.0, "--equilibrate-ps", help="MD route: discarded start of each strained run (ps)."),
     reference_ps: float = typer.Option(20.0, "--reference-ps", help="MD route: NPT run fixing the reference volume (ps; 0: use the input cell)."),
     blocks: int = typer.Option(5, "--blocks", help="MD route: blocks of the production stress (uncertainties)."),
@@ -51,7 +54,7 @@ def elastic(
     console = Console(stderr=True)
     atoms = read_frame(structure)
     inputs = {"structure": str(structure), "potential": potential, "route": route, "strain": strain,
-              "temperature_K": temperature, "md_ps": md_ps, "equilibrate_ps": equilibrate_ps,
+              "temperature_K": temperature, "md_ps": md_ps, "md_max_ps": md_max_ps, "equilibrate_ps": equilibrate_ps,
               "reference_ps": reference_ps, "blocks": blocks, "timestep_fs": timestep_fs, "relax": relax, "fmax": fmax, "seed": seed}
     summary = RunSummary("elastic", inputs)
     routes: dict[str, dict] = {}
@@ -61,7 +64,7 @@ def elastic(
     static = (ElasticSettings(strain=strain, relax_structure=relax, relax_deformed=relax, fmax_eV_per_angstrom=fmax)
               if "static" in names else None)
     md = (ElasticMDSettings(temperature_k=temperature, strain=strain, reference_ps=reference_ps,
-                            equilibrate_ps=equilibrate_ps, production_ps=md_ps, n_blocks=blocks,
+                            equilibrate_ps=equilibrate_ps, production_ps=md_ps, production_max_ps=md_max_ps, n_blocks=blocks,
                             timestep_fs=timestep_fs, seed=seed) if "md" in names else None)
     from thioglass.cli.deviation import print_deviation, resolve_ensemble
     from thioglass.md.results import deviation_by_stage

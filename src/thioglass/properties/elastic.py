@@ -12,6 +12,9 @@ module has the route the paper uses for glasses (its ref. 34, Clavier et al. 201
 3. ``C_ij = (sigma_i(+e_j) - sigma_i(-e_j)) / 2e`` from the block means, with the standard
    error over blocks (:func:`~thioglass.analysis.elastic.elastic_tensor_from_stresses`) and
    delete-one-block jackknife errors of B, G, E and nu.
+4. With ``production_max_ps``, while B or G carries a relative error above ``target_relative_error``,
+   all 12 runs go on together, one more stage of ``production_ps`` (``strained_2``, ...), and the
+   stresses of all their production stages are averaged again, up to ``production_max_ps``.
 
 All 12 runs start from the same positions and draw the same initial velocities (same seed),
 so their trajectories stay correlated for a while and part of the thermal noise cancels in the
@@ -65,6 +68,10 @@ class ElasticMDSettings:
         should be longer than the stress autocorrelation time, ~0.1-1 ps).
     thermo_every_steps:
         MD steps between stress samples.
+    production_max_ps:
+        None: a fixed production. Otherwise the strained runs go on, ``production_ps`` at a time, up
+        to this much production, until B and G carry at most ``target_relative_error`` (jackknife
+        standard error over their value).
     """
 
     temperature_k: float = 300.0
@@ -79,8 +86,15 @@ class ElasticMDSettings:
     tdamp_ps: float = 0.1
     pdamp_ps: float = 1.0
     seed: int = 1
+    production_max_ps: float | None = None
+    target_relative_error: float = 0.1
 
     def __post_init__(self) -> None:
+        if self.production_max_ps is not None and self.production_max_ps < self.production_ps:
+            raise ThioglassError(f"the longest production ({self.production_max_ps:g} ps) is shorter than the "
+                                 f"production itself ({self.production_ps:g} ps); give at least that, or none")
+        if not 0.0 < self.target_relative_error < 1.0:
+            raise ThioglassError(f"target_relative_error {self.target_relative_error} must be in (0, 1), e.g. 0.1")
         if not 0.0 < self.strain < 0.1:
             raise ThioglassError(f"elastic strain {self.strain} is outside (0, 0.1); use a small strain such as 0.01")
         if self.temperature_k <= 0 or self.production_ps <= 0 or self.equilibrate_ps < 0 or self.reference_ps < 0:
@@ -103,10 +117,21 @@ class ElasticMDSettings:
                                     pressure_bar=self.pressure_bar, tdamp_ps=self.tdamp_ps, pdamp_ps=self.pdamp_ps,
                                     dump_every_ps=self.reference_ps / 10))
 
-    def strained_protocol(self) -> Protocol:
+    @property
+    def max_extensions(self) -> int:
+        """How many more production stages ``production_max_ps`` allows (0 for a fixed production)."""
+        if self.production_max_ps is None:
+            return 0
+        return int(self.production_max_ps / self.production_ps + 1e-9) - 1
+
+    def strained_protocol(self, extensions: int = 0) -> Protocol:
+        """Equilibration and production in one NVT stage, then ``extensions`` more production stages."""
         total = self.equilibrate_ps + self.production_ps
-        return self._protocol(Stage("strained", "nvt", total, self.temperature_k, tdamp_ps=self.tdamp_ps,
-                                    dump_every_ps=total / 10))
+        more = tuple(Stage(f"strained_{k}", "nvt", self.production_ps, self.temperature_k, tdamp_ps=self.tdamp_ps,
+                           dump_every_ps=self.production_ps / 10) for k in range(2, extensions + 2))
+        first = Stage("strained", "nvt", total, self.temperature_k, tdamp_ps=self.tdamp_ps, dump_every_ps=total / 10)
+        return Protocol((first, *more), timestep_fs=self.timestep_fs, seed=self.seed,
+                        thermo_every_steps=self.thermo_every_steps)
 
 
 def lammps_frame(atoms: Atoms) -> tuple[Atoms, np.ndarray]:
@@ -226,7 +251,8 @@ class ElasticMDStep:
         }
         return reference, info
 
-    def strain_jobs(self, reference: Atoms, workdir: Path, engine: Any) -> list[tuple[MDJob, int, int, np.ndarray]]:
+    def strain_jobs(self, reference: Atoms, workdir: Path, engine: Any,
+                    extensions: int = 0) -> list[tuple[MDJob, int, int, np.ndarray]]:
         """The 12 strained runs: (job, Voigt index, sign, rotation into the LAMMPS frame)."""
         s = self.settings
         out = []
@@ -236,7 +262,7 @@ class ElasticMDStep:
             rotated, rotation = lammps_frame(deformed)
             name = f"{_VOIGT_NAMES[item.voigt_index]}{'+' if item.sign > 0 else '-'}"
             folder = workdir / f"strain_{item.voigt_index + 1}{'p' if item.sign > 0 else 'm'}"
-            job = MDJob(name, rotated, s.strained_protocol(), str(folder), engine)
+            job = MDJob(name, rotated, s.strained_protocol(extensions), str(folder), engine)
             out.append((job, item.voigt_index, item.sign, rotation))
         return out
 
@@ -262,28 +288,52 @@ class ElasticMDStep:
         dict
             :func:`~thioglass.analysis.elastic.vrh` keys, ``C_err_GPa``, jackknife ``*_std_GPa``
             and ``poisson_ratio_std``, ``asymmetry_GPa``, ``reference``, ``runs`` (per strain:
-            mean stress, its standard error, mean temperature) and ``settings``.
+            mean stress, its standard error, mean temperature), ``production_ps`` (per strained run,
+            every stage), ``production_extensions``, ``converged`` and ``settings``.
         """
         if not all(atoms.pbc) or atoms.cell.rank != 3:
             raise ThioglassError("elastic constants need a structure periodic in x, y and z")
         s = self.settings
         workdir = Path(workdir)
         reference, ref_info = self.reference(atoms, engine, workdir, client=client, progress=progress)
-        jobs = self.strain_jobs(reference, workdir, engine)
-        outcome = run_jobs([j[0] for j in jobs], client, progress=progress)
-        outcome.raise_first()  # every strain is needed for C
-        results = outcome.results
+        extensions = self._extensions_on_disk(reference, workdir, engine)
+        while True:
+            jobs = self.strain_jobs(reference, workdir, engine, extensions)
+            outcome = run_jobs([j[0] for j in jobs], client, progress=progress)
+            outcome.raise_first()  # every strain is needed for C
+            result = self._moduli(jobs, outcome.results, extensions)
+            result["converged"] = _relative_error(result) <= s.target_relative_error
+            if result["converged"] or extensions >= s.max_extensions:
+                break
+            extensions += 1
+        result.update(volume_angstrom3=ref_info["volume_angstrom3"], n_atoms=len(atoms), temperature_K=s.temperature_k,
+                      reference=ref_info, settings=asdict(s))
+        return result
+
+    def _extensions_on_disk(self, reference: Atoms, workdir: Path, engine: Any) -> int:
+        """Production stages every strained run has already appended (they grow together)."""
+        from thioglass.md.jobs import recorded_stage_count
+
+        counts = [recorded_stage_count(job.workdir) - 1 for job, *_ in self.strain_jobs(reference, workdir, engine)]
+        return min(max(0, min(counts)), self.settings.max_extensions)
+
+    def _moduli(self, jobs: list, results: dict, extensions: int) -> dict:
+        """C and the VRH moduli from the block means of every strained run's production stress."""
+        s = self.settings
         plus, minus = np.zeros((6, s.n_blocks, 6)), np.zeros((6, s.n_blocks, 6))
         runs = []
         first_kept = round(s.equilibrate_ps * 1000.0 / s.timestep_fs)
+        stages = ["strained", *(f"strained_{k}" for k in range(2, extensions + 2))]
         for job, index, sign, rotation in jobs:
-            thermo = results[job.name].stage("strained").thermo_table()
-            kept = thermo["step"] > first_kept
-            blocks = block_means(thermo_stress_GPa({k: v[kept] for k, v in thermo.items()}, rotation), s.n_blocks)
+            tables = [results[job.name].stage(name).thermo_table() for name in stages]
+            # The first stage's equilibration is dropped; each later stage repeats its start state at step 0.
+            parts = [{k: v[t["step"] > (first_kept if n == 0 else 0)] for k, v in t.items()} for n, t in enumerate(tables)]
+            kept = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+            blocks = block_means(thermo_stress_GPa(kept, rotation), s.n_blocks)
             (plus if sign > 0 else minus)[index] = blocks
             runs.append({
-                "name": job.name, "voigt_index": index + 1, "sign": sign, "n_samples": int(kept.sum()),
-                "temperature_mean_K": float(np.mean(thermo["temp"][kept])),
+                "name": job.name, "voigt_index": index + 1, "sign": sign, "n_samples": int(len(kept["step"])),
+                "temperature_mean_K": float(np.mean(kept["temp"])),
                 "stress_GPa": blocks.mean(axis=0).tolist(),
                 "stress_sem_GPa": (blocks.std(axis=0, ddof=1) / np.sqrt(s.n_blocks)).tolist(),
                 "workdir": job.workdir,
@@ -291,18 +341,19 @@ class ElasticMDStep:
         tensor = elastic_tensor_from_stresses(plus, minus, s.strain)
         result = vrh(tensor.C_GPa)
         result.update(jackknife_moduli(plus, minus, s.strain))
-        result.update(
-            C_err_GPa=tensor.C_err_GPa.tolist(),
-            asymmetry_GPa=tensor.asymmetry_GPa,
-            eq_stress_GPa=((plus.mean(axis=1) + minus.mean(axis=1)) / 2).mean(axis=0).tolist(),
-            volume_angstrom3=ref_info["volume_angstrom3"],
-            n_atoms=len(atoms),
-            temperature_K=s.temperature_k,
-            reference=ref_info,
-            runs=runs,
-            settings=asdict(s),
-        )
+        result.update(C_err_GPa=tensor.C_err_GPa.tolist(), asymmetry_GPa=tensor.asymmetry_GPa,
+                      eq_stress_GPa=((plus.mean(axis=1) + minus.mean(axis=1)) / 2).mean(axis=0).tolist(), runs=runs,
+                      production_ps=s.production_ps * (1 + extensions), production_extensions=extensions)
         return result
+
+
+def _relative_error(result: dict) -> float:
+    """The larger relative (jackknife) error of B and G; infinite when a modulus is not positive."""
+    errors = []
+    for key in ("bulk_modulus_vrh", "shear_modulus_vrh"):
+        value, std = result[f"{key}_GPa"], result[f"{key}_std_GPa"]
+        errors.append(std / value if value > 0 else float("inf"))
+    return max(errors)
 
 
 #: The routes to the elastic constants: ``static`` (0 K, relaxations) and ``md`` (at temperature).
