@@ -328,11 +328,18 @@ def _run_on(client: Any, jobs: list[Any], progress: JobProgress | None, poll_s: 
     from distributed import wait
 
     # Workers report nothing back while they run: progress is read from the jobs' files.
-    futures = {client.submit(job.run, pure=False, key=f"{job.name}-{id(job)}-{time.time_ns()}"): job
-               for job in jobs}
-    pending = set(futures)
+    # Only as many jobs are handed out as the cluster has threads, the rest as those end: Dask places every
+    # submitted task at once, and a long job queued behind another on one worker stays there while a
+    # second worker idles (it does not move tasks it has no timing for: a learning iteration's last two
+    # members ran one after the other on one worker).
+    queue, futures, pending = list(jobs), {}, set()
     try:
-        while pending:
+        while queue or pending:
+            while queue and len(pending) < _capacity(client):
+                job = queue.pop(0)
+                future = client.submit(job.run, pure=False, key=f"{job.name}-{id(job)}-{time.time_ns()}")
+                futures[future] = job
+                pending.add(future)
             try:
                 done = wait(list(pending), timeout=poll_s, return_when="FIRST_COMPLETED").done
             except TimeoutError:
@@ -348,6 +355,12 @@ def _run_on(client: Any, jobs: list[Any], progress: JobProgress | None, poll_s: 
     except BaseException:
         client.cancel(list(pending))
         raise
+
+
+def _capacity(client: Any) -> int:
+    """Threads of the cluster's workers now (at least 1, so a batch queue still starting gets one job)."""
+    workers = client.scheduler_info().get("workers", {})
+    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
 
 def _collect(future: Any, job: Any, progress: JobProgress | None) -> tuple[str, Any, BaseException | None]:
