@@ -163,10 +163,13 @@ def _extends(current: dict, recorded: dict) -> bool:
             and {k: v for k, v in current.items() if k != "stages"} == {k: v for k, v in recorded.items() if k != "stages"})
 
 
-def recorded_stage_count(workdir: Path | str) -> int:
-    """How many stages the protocol recorded in ``workdir`` has (0 when none was recorded)."""
+def appended_stages(workdir: Path | str, base_stages: int, limit: int) -> int:
+    """How many stages a run in ``workdir`` appended to its first ``base_stages`` (read from its recorded
+    protocol; 0 when none was recorded), at most ``limit``: where a rerun that runs on until converged
+    picks up."""
     path = Path(workdir) / "protocol.json"
-    return len(json.loads(path.read_text()).get("stages", [])) if path.is_file() else 0
+    recorded = len(json.loads(path.read_text()).get("stages", [])) if path.is_file() else 0
+    return min(max(0, recorded - base_stages), limit)
 
 
 def check_job_file(folder: Path, record: dict, kind: str) -> None:

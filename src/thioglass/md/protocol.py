@@ -76,6 +76,14 @@ class Protocol:
         return max(max(s.t_start_k, s.final_temperature_k) for s in self.stages)
 
 
+def extra_stages(longest_ps: float | None, each_ps: float) -> int:
+    """How many more stages of ``each_ps`` a run that goes on until converged may append after its first,
+    so that it lasts at most ``longest_ps`` (None: a fixed run, none)."""
+    if longest_ps is None:
+        return 0
+    return int(longest_ps / each_ps + 1e-9) - 1
+
+
 @dataclass(frozen=True)
 class QuenchSettings:
     """Melt-quench parameters (the paper's by default) and the system size of each replica.
@@ -125,9 +133,7 @@ class QuenchSettings:
     @property
     def max_extensions(self) -> int:
         """How many extra anneal stages ``anneal_max_ps`` allows (0 for a fixed anneal)."""
-        if self.anneal_max_ps is None:
-            return 0
-        return int(self.anneal_max_ps / self.anneal_ps + 1e-9) - 1
+        return extra_stages(self.anneal_max_ps, self.anneal_ps)
 
 
 PRESETS: dict[str, QuenchSettings] = {

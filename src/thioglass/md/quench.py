@@ -34,7 +34,7 @@ from thioglass.analysis.density import density_drift
 from thioglass.errors import ThioglassError
 from thioglass.locking import locked_folder
 from thioglass.io.atomic import write_json
-from thioglass.md.jobs import (StepProgress, check_job_file, position_at, recorded_stage_count, run_jobs,
+from thioglass.md.jobs import (StepProgress, check_job_file, position_at, appended_stages, run_jobs,
                                run_position, stage_folder, stage_progress)
 from thioglass.md.protocol import Protocol, QuenchSettings, Stage, melt_quench
 
@@ -156,8 +156,7 @@ def density_converged(window: dict[str, Any], tolerance_g_cm3: float) -> bool | 
 
 def replica_protocol(folder: Path | str, settings: QuenchSettings) -> Protocol:
     """:func:`melt_quench` with as many anneal stages appended as the run in ``folder`` has recorded."""
-    base = len(melt_quench(settings).stages)
-    return melt_quench(settings, min(max(0, recorded_stage_count(folder) - base), settings.max_extensions))
+    return melt_quench(settings, appended_stages(folder, len(melt_quench(settings).stages), settings.max_extensions))
 
 
 def final_stage(folder: Path | str, settings: QuenchSettings) -> tuple[Stage, Path]:

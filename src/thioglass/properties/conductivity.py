@@ -34,7 +34,7 @@ import numpy as np
 from thioglass.analysis.conductivity import arrhenius_fit, nernst_einstein, number_density_per_cm3
 from thioglass.analysis.diffusion import MSD, DiffusionFitSettings, fit_diffusion
 from thioglass.errors import ThioglassError
-from thioglass.md.protocol import Protocol, Stage
+from thioglass.md.protocol import Protocol, Stage, extra_stages
 from thioglass.io.frames import SpacingCheck, infer_stride
 from thioglass.md.jobs import JobProgress, MDJob, run_jobs
 
@@ -85,9 +85,7 @@ class ConductivitySettings:
     @property
     def max_extensions(self) -> int:
         """How many more production stages ``production_max_ps`` allows (0 for a fixed production)."""
-        if self.production_max_ps is None:
-            return 0
-        return int(self.production_max_ps / self.production_ps + 1e-9) - 1
+        return extra_stages(self.production_max_ps, self.production_ps)
 
     def protocol(self, temperature_k: float, extensions: int = 0) -> Protocol:
         """Equilibration, production, then ``extensions`` more production stages continuing it."""
@@ -315,10 +313,9 @@ def _analyse_run(result: Any, temperature_k: float, settings: ConductivitySettin
 
 def _extensions_on_disk(folder: Path, settings: ConductivitySettings, temperature_k: float) -> int:
     """Production stages a previous run of this temperature appended (within what the settings allow)."""
-    from thioglass.md.jobs import recorded_stage_count
+    from thioglass.md.jobs import appended_stages
 
-    base = len(settings.protocol(temperature_k).stages)
-    return min(max(0, recorded_stage_count(folder) - base), settings.max_extensions)
+    return appended_stages(folder, len(settings.protocol(temperature_k).stages), settings.max_extensions)
 
 
 def _usable(row: dict) -> bool:

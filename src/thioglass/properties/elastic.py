@@ -38,7 +38,7 @@ from ase import Atoms
 
 from thioglass.analysis.elastic import VOIGT_PAIRS, elastic_tensor_from_stresses, strained_cells, vrh
 from thioglass.errors import ThioglassError
-from thioglass.md.protocol import Protocol, Stage
+from thioglass.md.protocol import Protocol, Stage, extra_stages
 from thioglass.md.jobs import JobProgress, MDJob, run_jobs
 
 #: bar to GPa.
@@ -120,9 +120,7 @@ class ElasticMDSettings:
     @property
     def max_extensions(self) -> int:
         """How many more production stages ``production_max_ps`` allows (0 for a fixed production)."""
-        if self.production_max_ps is None:
-            return 0
-        return int(self.production_max_ps / self.production_ps + 1e-9) - 1
+        return extra_stages(self.production_max_ps, self.production_ps)
 
     def strained_protocol(self, extensions: int = 0) -> Protocol:
         """Equilibration and production in one NVT stage, then ``extensions`` more production stages."""
@@ -312,10 +310,10 @@ class ElasticMDStep:
 
     def _extensions_on_disk(self, reference: Atoms, workdir: Path, engine: Any) -> int:
         """Production stages every strained run has already appended (they grow together)."""
-        from thioglass.md.jobs import recorded_stage_count
+        from thioglass.md.jobs import appended_stages
 
-        counts = [recorded_stage_count(job.workdir) - 1 for job, *_ in self.strain_jobs(reference, workdir, engine)]
-        return min(max(0, min(counts)), self.settings.max_extensions)
+        return min(appended_stages(job.workdir, 1, self.settings.max_extensions)
+                   for job, *_ in self.strain_jobs(reference, workdir, engine))
 
     def _moduli(self, jobs: list, results: dict, extensions: int) -> dict:
         """C and the VRH moduli from the block means of every strained run's production stress."""
