@@ -171,3 +171,23 @@ def test_export_and_import_round_trip_labels(dataset, tmp_path):
         assert np.allclose(atoms2.positions, atoms.positions, atol=1e-6)
         assert np.allclose(label2.forces_ev_per_angstrom, label.forces_ev_per_angstrom)
         assert np.allclose(label2.virial_ev, label.virial_ev, atol=1e-8)
+
+
+def test_export_leaves_out_frames_already_committed(dataset, tmp_path):
+    """A loop's milestone export skips the frames of its initial label files: they are in the repository."""
+    from pathlib import Path
+
+    _, store, _, _ = dataset
+    export_labels(store, tmp_path / "all.extxyz.gz")
+    skipped = sorted(store.keys())[:10]
+    assert export_labels(store, tmp_path / "rest.extxyz", skip=skipped) == 14
+    rest = {a.info["frame_key"] for a in read(tmp_path / "rest.extxyz", ":")}
+    assert rest == set(store.keys()) - set(skipped)
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("learn_state", Path(__file__).parents[1] / "training" / "learn_state.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["learn_state"] = module
+    spec.loader.exec_module(module)
+    assert module.frame_keys([tmp_path / "all.extxyz.gz"]) == set(store.keys())

@@ -10,7 +10,8 @@ MD trajectories and the per-iteration training sets are left out: finished itera
 unfinished one rebuilds its training set from the store. The labels go to their own compressed extxyz.
 
     python training/learn_state.py work/learn-3 training/learn-3-state.tar.gz \
-        --labels training/labels-learn-3-sevennet-l3i5.extxyz.gz
+        --labels training/labels-learn-3-sevennet-l3i5.extxyz.gz \
+        --skip-labels-in training/relabel-sevennet-l3i5.extxyz.gz training/seed-sevennet-l3i5.extxyz.gz
     # on a fresh checkout
     tar xzf training/learn-3-state.tar.gz -C work
     thioglass label --import training/labels-learn-3-sevennet-l3i5.extxyz.gz --store work/learn-3/labels
@@ -54,11 +55,26 @@ def pack(workdir: Path, archive: Path) -> int:
     return len(files)
 
 
+def frame_keys(paths: list[Path]) -> set[str]:
+    """The ``frame_key`` tags of exported label files, read from their comment lines (no frame is parsed)."""
+    import gzip
+    import re
+
+    keys: set[str] = set()
+    for path in paths:
+        with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as handle:
+            keys.update(re.findall(r"frame_key=(\w+)", handle.read()))
+    return keys
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
     parser.add_argument("archive", type=Path)
     parser.add_argument("--labels", type=Path, help="also export the loop's label store here (extxyz, .gz)")
+    parser.add_argument("--skip-labels-in", type=Path, nargs="*", default=[],
+                        help="label files already committed (the plan's initial.labels): their frames are left out "
+                        "of the export, since the loop imports them again at its start")
     args = parser.parse_args()
     if not (args.workdir / "config.json").is_file():
         raise SystemExit(f"{args.workdir} is not a learning workdir (no config.json)")
@@ -67,7 +83,7 @@ def main() -> None:
         from thioglass.mlff.dataset import export_labels
         from thioglass.reference.label import LabelStore
 
-        count = export_labels(LabelStore(args.workdir / "labels"), args.labels)
+        count = export_labels(LabelStore(args.workdir / "labels"), args.labels, skip=frame_keys(args.skip_labels_in))
         print(f"{count} labels exported to {args.labels}")
 
 

@@ -132,14 +132,17 @@ def import_labels(path: str | Path, store: LabelStore, fmt: str | None = None) -
     return added
 
 
-def export_labels(store: LabelStore, path: str | Path) -> int:
-    """Write every label of a store to one extxyz file (energy, forces, stress = -virial / V), the
-    format :func:`import_labels` reads back. Returns the number of frames written."""
+def export_labels(store: LabelStore, path: str | Path, skip: Iterable[str] = ()) -> int:
+    """Write every label of a store, but those whose frame key is in ``skip``, to one extxyz file (energy,
+    forces, stress = -virial / V), the format :func:`import_labels` reads back. Returns the number of
+    frames written."""
     from ase.calculators.singlepoint import SinglePointCalculator
     from ase.io import write
 
-    frames = []
+    frames, skip = [], set(skip)
     for key in store.keys("done"):
+        if key in skip:
+            continue
         atoms, label = store.load(key)
         # The key travels with the frame: rounding positions to the file's 8 decimals can move a coordinate
         # across the key's 1e-6 Å grid, and a re-imported frame must still be recognised as done.
