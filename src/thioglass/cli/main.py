@@ -39,6 +39,7 @@ COMMANDS = {
     "validate": ("validate", "validate"),
     "validate-model": ("validate_model", "validate_model"),
     "domain": ("domain", "domain"),
+    "study": ("study", "study"),
 }
 #: sub-command groups: name -> module holding a Typer ``app``.
 GROUPS = {"reference": "reference", "bench": "bench"}
