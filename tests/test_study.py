@@ -82,6 +82,13 @@ def test_rerun_keeps_finished_work_and_remeasures_only_what_is_missing(study_run
     assert changed and all(c.endswith(records) for c in changed), changed
     assert not any(c.startswith("n64-r4e15") for c in changed), changed
     assert json.loads(replica.read_text())["density_g_cm3"] == pytest.approx(before["density_g_cm3"])
+    # a looser tolerance re-judges what is on disk without running anything
+    result = CliRunner().invoke(app, _args(study_run, "--density-tol", "5"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((study_run / "study.json").read_text())["tolerances"]["density_g_cm3"] == 5
+    # a different grid point setting is another study: refused in one line
+    result = CliRunner().invoke(app, _args(study_run, "--replicas", "3"))
+    assert result.exit_code != 0 and "use a new --out" in str(result.exception)
 
 
 def test_bad_study_inputs_are_one_line(tmp_path):

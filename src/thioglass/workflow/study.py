@@ -37,6 +37,8 @@ from thioglass.locking import locked_folder
 
 #: The properties a study compares, as (key in a replica record, unit).
 PROPERTIES = (("density_g_cm3", "g/cm3"), ("bulk_modulus_GPa", "GPa"), ("shear_modulus_GPa", "GPa"))
+#: The settings that judge points rather than make them.
+TOLERANCES = ("density_tolerance_g_cm3", "qn_tolerance_percent", "moduli_tolerance_fraction")
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,9 @@ def run_study(composition: str, settings: StudySettings, potential: str | None, 
 
     label, potential = check_inputs(composition, potential, settings.run_settings(*settings.points()[-1]).quench)
     out = Path(out_dir).resolve()
-    record = {"composition": label, "potential": potential, "settings": asdict(settings)}
+    # The tolerances only judge the points: a rerun may change them and re-judge what is on disk.
+    record = {"composition": label, "potential": potential,
+              "settings": {k: v for k, v in asdict(settings).items() if k not in TOLERANCES}}
     check_job_file(out, record, "study")
     summary = RunSummary(command="study", inputs={**record, "threads": threads})
     points = []
