@@ -280,7 +280,11 @@ class Learner:
     def _train(self, k: int, folder: Path) -> tuple[list[str], dict]:
         plan = self.config.training
         data_dir = folder / "data"
+        # The data are fixed when first written: labels added later (seeds imported on a restart) join the
+        # next iteration, so a resumed member trains on what its siblings trained on.
+        which = "the training data written at the iteration's start"
         if not (data_dir / "systems.json").exists():
+            which = f"{len(self.store.keys())} labels"
             data = write_training_sets(self.store, data_dir, SplitSettings(plan.validation_fraction, seed=k))
             write_json(data_dir / "systems.json", data)
         data = json.loads((data_dir / "systems.json").read_text())
@@ -292,7 +296,7 @@ class Learner:
         settings = TrainSettings(architecture=arch, seed=plan.seed, sel=tuple(json.loads(sel_file.read_text())),
                                  schedule=schedule)
         previous = str(self.root / f"iter.{k - 1:03d}" / "train") if k > 0 and plan.init_from_previous else None
-        self.log(f"iteration {k}: training {plan.models} models on {len(self.store.keys())} labels, "
+        self.log(f"iteration {k}: training {plan.models} models on {which}, "
                  f"{schedule.steps} steps" + (" from the previous iteration's models" if previous else ""))
         results = _map(self.client, _train_member, list(range(plan.models)), str(folder / "train"), settings, data,
                        self.config.threads, previous)
