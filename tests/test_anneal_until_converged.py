@@ -108,3 +108,14 @@ def test_anneal_stops_at_the_first_converged_window(tmp_path, monkeypatch):
     result = run_quench("75Li2S-25P2S5", _settings(anneal_max_ps=0.3), SOFT, tmp_path, threads=1)
     assert result.replicas[0]["anneal_extensions"] == 1 and result.replicas[0]["density_converged"] is True
     assert not (tmp_path / "replica_0" / "04_anneal_3").exists()
+
+
+def test_every_run_until_converged_refuses_a_longest_run_shorter_than_one_stage():
+    from thioglass.properties.conductivity import ConductivitySettings
+    from thioglass.properties.elastic import ElasticMDSettings
+
+    with pytest.raises(ThioglassError, match=r"longest production \(5 ps\) is shorter than the production"):
+        ConductivitySettings((500.0, 600.0), production_ps=10.0, dump_every_ps=0.1, production_max_ps=5.0)
+    with pytest.raises(ThioglassError, match=r"longest production \(1 ps\) is shorter than the production"):
+        ElasticMDSettings(production_ps=2.0, production_max_ps=1.0)
+    assert ElasticMDSettings(production_ps=2.0, production_max_ps=7.0).max_extensions == 2

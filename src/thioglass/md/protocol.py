@@ -76,11 +76,18 @@ class Protocol:
         return max(max(s.t_start_k, s.final_temperature_k) for s in self.stages)
 
 
-def extra_stages(longest_ps: float | None, each_ps: float) -> int:
+def extra_stages(longest_ps: float | None, each_ps: float, names: tuple[str, str] = ("the longest production",
+                                                                                   "the production")) -> int:
     """How many more stages of ``each_ps`` a run that goes on until converged may append after its first,
-    so that it lasts at most ``longest_ps`` (None: a fixed run, none)."""
-    if longest_ps is None:
+    so that it lasts at most ``longest_ps`` (None: a fixed run, none).
+
+    A ``longest_ps`` shorter than one stage is one line naming both settings (``names``: how the longest
+    run and one stage are called to the user)."""
+    if longest_ps is None or each_ps <= 0:  # a stage of no length is refused where its stage is built
         return 0
+    if longest_ps < each_ps:
+        raise ThioglassError(f"{names[0]} ({longest_ps:g} ps) is shorter than {names[1]} itself ({each_ps:g} ps); "
+                             "give at least that, or none for a fixed length")
     return int(longest_ps / each_ps + 1e-9) - 1
 
 
@@ -116,9 +123,7 @@ class QuenchSettings:
         from thioglass.checks import check_atom_count
 
         check_atom_count(self.n_atoms, f"each replica of --atoms {self.n_atoms}")
-        if self.anneal_max_ps is not None and self.anneal_max_ps < self.anneal_ps:
-            raise ThioglassError(f"--anneal-max-ps {self.anneal_max_ps:g} is shorter than --anneal-ps "
-                                 f"{self.anneal_ps:g}; give at least the anneal itself, or none for a fixed anneal")
+        extra_stages(self.anneal_max_ps, self.anneal_ps, ("--anneal-max-ps", "--anneal-ps"))  # one line if too short
         if self.thermo_every_steps < 1:
             raise ThioglassError(f"thermo_every_steps must be at least 1, got {self.thermo_every_steps}")
         if self.density_tolerance_g_cm3 <= 0:
@@ -133,7 +138,7 @@ class QuenchSettings:
     @property
     def max_extensions(self) -> int:
         """How many extra anneal stages ``anneal_max_ps`` allows (0 for a fixed anneal)."""
-        return extra_stages(self.anneal_max_ps, self.anneal_ps)
+        return extra_stages(self.anneal_max_ps, self.anneal_ps, ("--anneal-max-ps", "--anneal-ps"))
 
 
 PRESETS: dict[str, QuenchSettings] = {

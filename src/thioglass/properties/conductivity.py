@@ -73,9 +73,7 @@ class ConductivitySettings:
             raise ThioglassError("give one or more different positive temperatures, e.g. --temperatures 400 450 500")
         if self.production_ps <= 0 or self.equilibrate_ps < 0 or self.dump_every_ps <= 0:
             raise ThioglassError("production and dump interval must be > 0 ps and equilibration >= 0 ps")
-        if self.production_max_ps is not None and self.production_max_ps < self.production_ps:
-            raise ThioglassError(f"the longest production ({self.production_max_ps:g} ps) is shorter than the "
-                                 f"production itself ({self.production_ps:g} ps); give at least that, or none")
+        extra_stages(self.production_max_ps, self.production_ps)  # one line on a longest run shorter than one
         if self.production_ps / self.dump_every_ps < 8:
             raise ThioglassError(
                 f"{self.production_ps} ps of production dumped every {self.dump_every_ps} ps gives fewer than 8 "
