@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from thioglass.errors import ThioglassError
@@ -122,3 +123,43 @@ def test_the_trust_window_may_change_for_the_iterations_to_come(learned):
     assert [asdict(r) for r in again] == [asdict(r) for r in records]
     assert json.loads((root / "run" / "iter.000" / "config.json").read_text()) == before
     assert json.loads((root / "run" / "config.json").read_text())["selection"]["sigma_high"] == 0.9
+
+
+def test_an_audit_scores_every_iteration_on_frames_it_never_trained_on(learned, tmp_path):
+    """Added to a finished run, the audit back-fills each iteration; frames the loop trained on are left out."""
+    from dataclasses import replace
+
+    from ase.io import read
+    from deepmd.infer import DeepPot
+
+    from thioglass.elements import TYPE_MAP
+    from thioglass.learn.explore import initial_frames
+    from thioglass.mlff.dataset import export_labels
+    from thioglass.reference.label import LabelStore, label_frames
+
+    root, _ = learned
+    config = load_config(_config(root, iterations=2))
+    independent = LabelStore(tmp_path / "independent")
+    label_frames(initial_frames(replace(config.initial, seed=99, copies=2)), config.reference, independent)
+    n_new = export_labels(independent, root / "audit.extxyz")
+    n_trained = export_labels(LabelStore(root / "run" / "labels"), root / "trained.extxyz")
+    lines: list[str] = []
+    records = Learner(load_config(_config(root, iterations=2, audit={"labels": ["audit.extxyz", "trained.extxyz"]})),
+                      log=lines.append).run()
+    assert sum("audit on" in line for line in lines) == 2
+    for k, record in enumerate(records):
+        audit = json.loads((root / "run" / f"iter.{k:03d}" / "audit.json").read_text())
+        assert audit["frames"] == n_new and audit["left_out_as_trained"] == n_trained and len(audit["members"]) == 2
+        assert record.audit_rmse_f_ev_per_angstrom == pytest.approx(audit["mean"]["rmse_force_ev_per_angstrom"])
+        # member 0's force RMSE recomputed with DeePMD's own inference
+        dp = DeepPot(audit["members"][0]["model"])
+        errors = []
+        for atoms in read(root / "audit.extxyz", ":"):
+            types = [TYPE_MAP.index(s) for s in atoms.get_chemical_symbols()]
+            _, forces, _ = dp.eval(atoms.positions.reshape(1, -1), atoms.cell[:].reshape(1, -1), types)
+            errors.append(forces[0] - atoms.get_forces())
+        direct = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+        assert audit["members"][0]["overall"]["rmse_force_ev_per_angstrom"] == pytest.approx(direct, rel=1e-5)
+    assert json.loads((root / "run" / "iterations.json").read_text())[1]["audit_rmse_f_ev_per_angstrom"] is not None
+    with pytest.raises(ThioglassError, match=r"audit.labels\[0\].*does not exist"):
+        load_config(_config(root, audit={"labels": ["missing.extxyz"]}))

@@ -109,6 +109,16 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class Audit:
+    """Labelled frames made independently of the loop (reference-driven MD, DFT), by the loop's reference,
+    that score every iteration's members (:mod:`thioglass.learn.audit`), grouped by the text tag
+    ``group_by``. They only observe: they may be added or changed on a resume."""
+
+    labels: tuple[str, ...] = ()
+    group_by: str = "family"
+
+
+@dataclass(frozen=True)
 class LearnConfig:
     """Everything ``thioglass learn`` needs."""
 
@@ -128,6 +138,7 @@ class LearnConfig:
     training: TrainingPlan = field(default_factory=TrainingPlan)
     exploration: ExplorationPlan = field(default_factory=ExplorationPlan)
     selection: Selection = field(default_factory=Selection)
+    audit: Audit = field(default_factory=Audit)
 
     def __post_init__(self) -> None:
         s = self.selection
@@ -176,7 +187,8 @@ def check_structures(config: LearnConfig) -> None:
             raise ThioglassError(f"{where} is not crystal:NAME[:AxBxC] or glass:COMPOSITION:ATOMS (ATOMS at least 2)")
 
 
-_SECTIONS = {"initial": InitialData, "training": TrainingPlan, "exploration": ExplorationPlan, "selection": Selection}
+_SECTIONS = {"initial": InitialData, "training": TrainingPlan, "exploration": ExplorationPlan, "selection": Selection,
+             "audit": Audit}
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -216,8 +228,12 @@ def load_config(path: str | Path) -> LearnConfig:
     for k, name in enumerate(labels):
         if not Path(name).is_file():
             raise ThioglassError(f"initial.labels[{k}] {name} does not exist; export a label store there first")
+    audit = tuple(str(_beside(path, name)) for name in config.audit.labels)
+    for k, name in enumerate(audit):
+        if not Path(name).is_file():
+            raise ThioglassError(f"audit.labels[{k}] {name} does not exist; give a labelled extxyz file")
     return replace(config, workdir=str(_beside(path, config.workdir)),
-                   initial=replace(config.initial, labels=labels))
+                   initial=replace(config.initial, labels=labels), audit=replace(config.audit, labels=audit))
 
 
 def _beside(config_path: Path, name: str) -> Path:

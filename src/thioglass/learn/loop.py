@@ -48,6 +48,9 @@ class IterationRecord:
     label_failures: int
     rmse_e_val_ev_per_atom: float | None
     rmse_f_val_ev_per_angstrom: float | None
+    # The members' mean on the audit frames (None without an audit section): thioglass.learn.audit
+    audit_rmse_e_mev_per_atom: float | None = None
+    audit_rmse_f_ev_per_angstrom: float | None = None
 
 
 def _map(client: Any, function: Callable, items: list, *args: Any) -> list:
@@ -157,7 +160,7 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
 
 #: Settings that only shape iterations not yet explored, so a run may resume with them changed.
 ADJUSTABLE = ("iterations", "converged_accurate_fraction", "converged_failed_fraction", "converged_iterations",
-              "exploration", "selection", "threads", "workers", "scheduler")
+              "exploration", "selection", "threads", "workers", "scheduler", "audit")
 
 
 def _with_defaults(stored: dict) -> dict:
@@ -248,9 +251,10 @@ class Learner:
         folder = self.root / f"iter.{k:03d}"
         record_file = folder / "record.json"
         if record_file.exists():
-            return IterationRecord(**json.loads(record_file.read_text()))
+            return self._audited(k, IterationRecord(**json.loads(record_file.read_text())), folder)
         folder.mkdir(parents=True, exist_ok=True)
         models, metrics = self._train(k, folder)
+        audit = self._audit(k, models, folder / "audit.json")
         selection_file = folder / "select.json"
         if not selection_file.exists():
             write_json(folder / "config.json", self._settings())
@@ -271,11 +275,39 @@ class Learner:
         record = IterationRecord(k, len(self.store.keys()), explored, selection["accurate"], selection["candidate"],
                                  selection["failed"], selection["accurate"] / max(explored, 1),
                                  report.labelled + report.already_done, report.failed,
-                                 metrics.get("rmse_e_val"), metrics.get("rmse_f_val"))
+                                 metrics.get("rmse_e_val"), metrics.get("rmse_f_val"),
+                                 audit and audit["mean"]["rmse_energy_mev_per_atom"],
+                                 audit and audit["mean"]["rmse_force_ev_per_angstrom"])
         write_json(record_file, asdict(record))
         self.log(f"iteration {k}: {record.accurate_fraction:.1%} accurate, {record.candidate} candidates, "
                  f"{record.failed} failed, {record.labelled} labelled")
         return record
+
+    def _audited(self, k: int, record: IterationRecord, folder: Path) -> IterationRecord:
+        """A finished iteration's record, its audit computed now when an audit was added since."""
+        from thioglass.mlff.train import FROZEN
+
+        if not self.config.audit.labels or (folder / "audit.json").exists():
+            return record
+        models = [str(p) for p in sorted((folder / "train").glob(f"model_*/{FROZEN}"))]
+        audit = self._audit(k, models, folder / "audit.json")
+        record = replace(record, audit_rmse_e_mev_per_atom=audit["mean"]["rmse_energy_mev_per_atom"],
+                         audit_rmse_f_ev_per_angstrom=audit["mean"]["rmse_force_ev_per_angstrom"])
+        write_json(folder / "record.json", asdict(record))
+        return record
+
+    def _audit(self, k: int, models: list[str], path: Path) -> dict | None:
+        """The members on the audit frames (computed once per iteration; None without audit files)."""
+        from thioglass.learn.audit import audit_frames, audit_models, summary_line
+
+        if not self.config.audit.labels:
+            return None
+        if not path.exists():
+            frames, left_out = audit_frames(self.config.audit.labels, self.store.keys())
+            write_json(path, audit_models(models, frames, self.config.audit.group_by, left_out))
+        audit = json.loads(path.read_text())
+        self.log(f"iteration {k}: {summary_line(audit)}")
+        return audit
 
     def _train(self, k: int, folder: Path) -> tuple[list[str], dict]:
         plan = self.config.training
