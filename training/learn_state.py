@@ -2,7 +2,7 @@
 on another machine (issue 13, part 3).
 
 The archive holds the loop's records (``config.json``, ``sel.json``, ``initial.done``, ``iterations.json``
-and every iteration's ``record.json``, ``select.json``, ``config.json`` and ``candidates.extxyz``) and the
+and every iteration's ``record.json``, ``select.json``, ``config.json``, ``candidates.extxyz`` and ``audit.json``) and the
 members of the last two iterations that trained (frozen models, inputs and learning curves, and the
 checkpoint of a member still training), so the next iteration starts from their weights (a frozen model
 starts them as well as a checkpoint does) and a member killed mid-training continues from its checkpoint.
@@ -25,7 +25,7 @@ import tarfile
 from pathlib import Path
 
 RECORDS = ("config.json", "sel.json", "initial.done", "iterations.json", "iterations.png")
-ITERATION_FILES = ("record.json", "select.json", "config.json", "candidates.extxyz")
+ITERATION_FILES = ("record.json", "select.json", "config.json", "candidates.extxyz", "audit.json")
 MEMBER_FILES = ("frozen_model.pb", "done.json", "input.json", "lcurve.out")
 # Only a member still training needs its checkpoint (model.ckpt.* link the newest step's files, packed as files).
 CHECKPOINT_FILES = ("checkpoint", "model.ckpt.index", "model.ckpt.meta", "model.ckpt.data-00000-of-00001")

@@ -290,6 +290,8 @@ class Learner:
         if not self.config.audit.labels or (folder / "audit.json").exists():
             return record
         models = [str(p) for p in sorted((folder / "train").glob(f"model_*/{FROZEN}"))]
+        if not models:  # a workdir restored from a packed state keeps only the last iterations' members
+            return record
         audit = self._audit(k, models, folder / "audit.json")
         record = replace(record, audit_rmse_e_mev_per_atom=audit["mean"]["rmse_energy_mev_per_atom"],
                          audit_rmse_f_ev_per_angstrom=audit["mean"]["rmse_force_ev_per_angstrom"])
