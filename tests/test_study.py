@@ -109,6 +109,10 @@ def test_bad_study_inputs_are_one_line(tmp_path):
 def test_points_and_names():
     settings = StudySettings((5e12, 5e13), (1000, 300))
     assert settings.points() == [(300, 5e13), (300, 5e12), (1000, 5e13), (1000, 5e12)]
+    cross = StudySettings((5e12, 2e13, 1e14), (300, 1000), grid="cross")
+    assert cross.points() == [(300, 1e14), (300, 2e13), (300, 5e12), (1000, 5e12)]
+    with pytest.raises(ThioglassError, match="--grid diagonal is unknown"):
+        StudySettings((5e12, 5e13), (300,), grid="diagonal")
     assert point_name(300, 5e12) == "n300-r5e12" and point_name(1000, 3.5e14) == "n1000-r3.5e14"
     with pytest.raises(ThioglassError, match="at least 2 replicas"):
         StudySettings((5e12, 5e13), (300,), replicas=1)

@@ -26,6 +26,8 @@ def study(
     out: Annotated[Path, typer.Option("--out", "-o", help="Study folder; rerunning into it resumes.")],
     rates: Annotated[str, typer.Option("--rates", help="Cooling rates in K/s, e.g. 5e12,2e13,1e14.")],
     sizes: Annotated[str, typer.Option("--sizes", help="Atoms per glass, e.g. 300,1000.")] = "300",
+    grid: Annotated[str, typer.Option("--grid", help="full: every rate at every size; cross: every rate at the "
+                                      "smallest size and every size at the slowest rate.")] = "full",
     replicas: Annotated[int, typer.Option("--replicas", min=2, help="Independent glasses per point.")] = 3,
     base: Annotated[str, typer.Option("--base", help="Preset whose other settings (melt, anneal, elastic route) "
                                       "every point uses: smoke, quick or paper.")] = "quick",
@@ -51,7 +53,7 @@ def study(
     config = StudySettings(_numbers(rates, "--rates", float), _numbers(sizes, "--sizes", int), replicas=replicas,
                            base_preset=base, overrides=tuple(settings or ()), seed=1 if seed is None else seed,
                            density_tolerance_g_cm3=density_tol, qn_tolerance_percent=qn_tol,
-                           moduli_tolerance_fraction=moduli_tol)
+                           moduli_tolerance_fraction=moduli_tol, grid=grid)
     console = Console()
     console.print(f"{len(config.points())} points x {replicas} replicas of {composition}")
     with dask_client(min(workers, replicas), scheduler) as client:
