@@ -85,6 +85,30 @@ def test_selection_spreads_candidates_over_runs(tmp_path):
     assert sorted(len(atoms) for atoms in result.chosen) == [16, 16, 16, 16, 24, 24]
 
 
+def test_explored_frames_are_counted_per_system_and_the_most_failed_named(tmp_path):
+    from ase.build import bulk
+
+    from thioglass.io.lammps_dump import dump_frame_text
+    from thioglass.learn.config import Selection
+    from thioglass.learn.explore import ExploreTask, by_system, most_failed
+
+    runs, tasks = [], []
+    for k, (system, sigmas) in enumerate((("crystal:A", (0.1, 0.5, 0.5, 0.3)), ("crystal:B", (0.1, 0.1)),
+                                          ("crystal:A", (0.9,)), ("crystal:C", (0.3, 0.5)))):
+        cell = bulk("Li", cubic=True) * (2, 2, 2)
+        (tmp_path / f"{k}.dump").write_text("".join(dump_frame_text(cell, timestep=s) for s in range(len(sigmas))))
+        (tmp_path / f"{k}.out").write_text("#\n" + "".join(f"{s} 0 0 0 {v} 0 0\n" for s, v in enumerate(sigmas)))
+        runs.append((str(tmp_path / f"{k}.dump"), str(tmp_path / f"{k}.out")))
+        tasks.append(ExploreTask(f"t{k}", system, 300.0, 1.0, 0.0, "nvt"))
+    result = select_candidates(runs, Selection(0.2, 0.4, 10), seed=0)
+    assert result.per_run == ((1, 1, 2), (2, 0, 0), (0, 0, 1), (0, 1, 1))
+    systems = by_system(tasks, result)
+    assert systems == {"crystal:A": {"accurate": 1, "candidate": 1, "failed": 3},
+                       "crystal:B": {"accurate": 2, "candidate": 0, "failed": 0},
+                       "crystal:C": {"accurate": 0, "candidate": 1, "failed": 1}}
+    assert most_failed(systems) == "crystal:A 60%, crystal:C 50%"
+
+
 def test_config_errors(tmp_path):
     with pytest.raises(ThioglassError, match="unknown key"):
         load_config(_config(tmp_path, temperature=3))

@@ -89,6 +89,7 @@ class SelectionResult:
     candidate: int
     failed: int
     chosen: list[Atoms]
+    per_run: tuple[tuple[int, int, int], ...] = ()  # (accurate, candidate, failed) of each run, in order
 
     @property
     def total(self) -> int:
@@ -106,11 +107,13 @@ def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: i
     """
     from thioglass.io import iter_frames
 
-    accurate = candidate = failed = 0
     pools: list[list[Atoms]] = []
+    per_run = []
     for trajectory, deviation_file in runs:
         pool: list[Atoms] = []
         pools.append(pool)
+        counts = [0, 0, 0]  # accurate, candidate, failed
+        per_run.append(counts)
         if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
             continue  # an exploration that died before its first sample
         deviation = read_deviation(deviation_file)
@@ -118,17 +121,33 @@ def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: i
             sigma = deviation.get(int(atoms.info.get("timestep", -1)))
             if sigma is None:
                 continue
-            if sigma < selection.sigma_low:
-                accurate += 1
-            elif sigma < selection.sigma_high:
-                candidate += 1
+            window = 0 if sigma < selection.sigma_low else 1 if sigma < selection.sigma_high else 2
+            counts[window] += 1
+            if window == 1:
                 clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True),
                               cell=atoms.cell, pbc=True)
                 clean.info["sigma_f_max"] = sigma
                 pool.append(clean)
-            else:
-                failed += 1
-    return SelectionResult(accurate, candidate, failed, _spread(pools, selection.max_candidates, seed))
+    accurate, candidate, failed = (sum(c[k] for c in per_run) for k in range(3))
+    return SelectionResult(accurate, candidate, failed, _spread(pools, selection.max_candidates, seed),
+                           tuple(tuple(c) for c in per_run))
+
+
+def by_system(tasks: list[ExploreTask], result: SelectionResult) -> dict[str, dict[str, int]]:
+    """The explored frames of each system by trust window (``tasks`` in the order the runs were given)."""
+    out: dict[str, dict[str, int]] = {}
+    for task, counts in zip(tasks, result.per_run):
+        row = out.setdefault(task.system, {"accurate": 0, "candidate": 0, "failed": 0})
+        for key, n in zip(("accurate", "candidate", "failed"), counts):
+            row[key] += n
+    return out
+
+
+def most_failed(systems: dict[str, dict[str, int]], count: int = 3) -> str:
+    """The ``count`` systems with the largest failed share, as text (``crystal:P2S5 98 %, ...``)."""
+    shares = {name: row["failed"] / max(sum(row.values()), 1) for name, row in systems.items()}
+    worst = sorted((s for s in shares if shares[s] > 0), key=lambda s: -shares[s])[:count]
+    return ", ".join(f"{name} {shares[name]:.0%}" for name in worst)
 
 
 def _spread(pools: list[list[Atoms]], limit: int, seed: int) -> list[Atoms]:

@@ -23,8 +23,8 @@ from thioglass.errors import ThioglassError
 from thioglass.io.atomic import write_json, write_text
 from thioglass.learn.config import ExplorationPlan, LearnConfig, TrainingPlan
 from thioglass.md.jobs import CallJob, run_jobs
-from thioglass.learn.explore import (ExploreTask, exploration_tasks, initial_frames, select_candidates,
-                                     start_structure, strained)
+from thioglass.learn.explore import (ExploreTask, by_system, exploration_tasks, initial_frames, most_failed,
+                                     select_candidates, start_structure, strained)
 from thioglass.mlff.config import Schedule, TrainSettings, architecture
 from thioglass.mlff.dataset import SplitSettings, write_training_sets
 from thioglass.mlff.train import TrainResult, neighbour_sel, train_model
@@ -265,8 +265,13 @@ class Learner:
             result = select_candidates(runs, self.config.selection, self.config.selection.seed + k)
             if result.chosen:
                 write(folder / "candidates.extxyz", result.chosen)
+            systems = by_system(tasks, result)
             write_json(selection_file, {"accurate": result.accurate, "candidate": result.candidate,
-                                        "failed": result.failed, "chosen": len(result.chosen)})
+                                        "failed": result.failed, "chosen": len(result.chosen), "by_system": systems})
+            if result.failed > self.config.converged_failed_fraction * max(result.total, 1):
+                # the rule: many frames beyond the trust window mean a bad model, not bad frames
+                self.log(f"iteration {k}: {result.failed / max(result.total, 1):.0%} failed; the model is furthest "
+                         f"from its reference on {most_failed(systems)}")
         selection = json.loads(selection_file.read_text())
         chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
         report = label_frames(chosen, self.config.reference, self.store, client=self.client,
