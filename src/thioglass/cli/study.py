@@ -48,16 +48,19 @@ def study(
     from rich.console import Console
 
     from thioglass.cluster import dask_client
+    from thioglass.composition import parse_composition
     from thioglass.workflow.study import StudySettings, run_study
+
+    label = parse_composition(composition).label  # one line on a bad composition before anything prints
 
     config = StudySettings(_numbers(rates, "--rates", float), _numbers(sizes, "--sizes", int), replicas=replicas,
                            base_preset=base, overrides=tuple(settings or ()), seed=1 if seed is None else seed,
                            density_tolerance_g_cm3=density_tol, qn_tolerance_percent=qn_tol,
                            moduli_tolerance_fraction=moduli_tol, grid=grid)
     console = Console()
-    console.print(f"{len(config.points())} points x {replicas} replicas of {composition}")
+    console.print(f"{len(config.points())} points x {replicas} replicas of {label}")
     with dask_client(min(workers, replicas), scheduler) as client:
-        result = run_study(composition, config, potential, out, client, threads=threads,
+        result = run_study(label, config, potential, out, client, threads=threads,
                            on_point=lambda p: console.print(f"{p['point']}: done"))
     _print_table(console, result, out)
 
