@@ -105,7 +105,7 @@ def test_member_schedule():
 def test_mixed_settings_are_refused(reused, tmp_path):
     root, _ = reused
     with pytest.raises(ThioglassError, match=r"other settings \(training\)"):
-        _quiet(_config(root, training={**PLAN["training"], "reuse_steps": 30})).run()
+        _quiet(_config(root, training={**PLAN["training"], "architecture": "paper"})).run()
     with pytest.raises(ThioglassError, match="init_from_previous"):
         load_config(_config(tmp_path, training={**PLAN["training"], "init_from_previous": False}))
     # A member's checkpoint continues only its own training: another learning rate is refused before dp runs.
@@ -120,6 +120,22 @@ def test_mixed_settings_are_refused(reused, tmp_path):
     other = TrainSettings(architecture=FAST, sel=sel, schedule=Schedule(steps=40))
     with pytest.raises(ThioglassError, match="another net, loss or learning rate"):
         train_model(member, other, data["train"], data["validation"], compress=False)
+
+
+def test_a_new_reuse_plan_applies_from_the_next_iteration_to_train(reused):
+    """Iterations that trained keep their plan (plan.json); the next one trains with the changed one."""
+    root, records = reused
+    changed = {**PLAN["training"], "reuse_steps": 30, "reuse_start_lr": 1e-3, "reuse_stop_lr": 1e-5}
+    stamps = {p: p.stat().st_mtime_ns for p in (root / "run").glob("iter.00[01]/train/model_*/frozen_model.pb")}
+    again = _quiet(_config(root, iterations=3, training=changed)).run()
+    assert len(again) == 3 and all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+    for k, steps in ((1, 20), (2, 30)):
+        assert json.loads((root / "run" / f"iter.00{k}" / "train" / "plan.json").read_text())["reuse_steps"] == steps
+    doc = json.loads((_member(root, 2, 0) / "input.json").read_text())
+    assert doc["training"]["numb_steps"] == 30 and doc["learning_rate"]["start_lr"] == 1e-3
+    assert doc["learning_rate"]["stop_lr"] == 1e-5
+    with pytest.raises(ThioglassError, match="reuse_stop_lr"):
+        load_config(_config(root, training={**changed, "reuse_stop_lr": 1e-2}))
 
 
 def test_an_older_workdir_without_the_new_keys_resumes(reused):

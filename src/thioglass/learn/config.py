@@ -39,7 +39,10 @@ class TrainingPlan:
     ``init_from_previous``: from iteration 1 on, member i starts from member i of the iteration before.
     ``reuse_steps`` (DP-GEN's ``training_reuse_iter``): those members then train this shorter schedule,
     its learning rate starting at ``reuse_start_lr`` and the energy and force prefactors at
-    ``reuse_start_pref_e`` and ``reuse_start_pref_f`` (DP-GEN's defaults); None trains the full ``steps``.
+    ``reuse_start_pref_e`` and ``reuse_start_pref_f`` (DP-GEN's defaults), decaying to ``reuse_stop_lr``
+    (None: the full schedule's 3.5e-8); None trains the full ``steps``. The ``reuse_*`` settings may change
+    on a resume: an iteration trains with the plan it started with (``iter.NNN/train/plan.json``), so a
+    change applies from the next iteration that has not started training.
     """
 
     architecture: str = "fast"
@@ -52,8 +55,12 @@ class TrainingPlan:
     reuse_start_lr: float = 1e-4
     reuse_start_pref_e: float = 0.1
     reuse_start_pref_f: float = 100.0
+    reuse_stop_lr: float | None = None
 
     def __post_init__(self) -> None:
+        if self.reuse_stop_lr is not None and not 0 < self.reuse_stop_lr < self.reuse_start_lr:
+            raise ThioglassError(f"training.reuse_stop_lr {self.reuse_stop_lr} must lie between 0 and reuse_start_lr "
+                                 f"{self.reuse_start_lr} (write it as 1.0e-5)")
         numbers = ("steps", "reuse_start_lr", "reuse_start_pref_e", "reuse_start_pref_f")
         for name in numbers:
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), (int, float)):

@@ -90,7 +90,7 @@ def member_schedule(plan: TrainingPlan, iteration: int) -> Schedule:
     schedule = Schedule.sized(steps)  # report and checkpoint intervals as every other training sizes them
     if reuse:
         schedule = replace(schedule, start_lr=plan.reuse_start_lr, start_pref_e=plan.reuse_start_pref_e,
-                           start_pref_f=plan.reuse_start_pref_f)
+                           start_pref_f=plan.reuse_start_pref_f, stop_lr=plan.reuse_stop_lr or schedule.stop_lr)
     return schedule
 
 
@@ -161,6 +161,7 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
 #: Settings that only shape iterations not yet explored, so a run may resume with them changed.
 ADJUSTABLE = ("iterations", "converged_accurate_fraction", "converged_failed_fraction", "converged_iterations",
               "exploration", "selection", "threads", "workers", "scheduler", "audit")
+# and training.reuse_*: each iteration trains with the plan it started with (Learner._plan)
 
 
 def _with_defaults(stored: dict) -> dict:
@@ -184,6 +185,8 @@ def _locked(settings: dict, key: str) -> Any:
         return None
     if key == "initial" and isinstance(value, dict):
         return {**value, "labels": [Path(name).name for name in value.get("labels", [])]}
+    if key == "training" and isinstance(value, dict):  # each iteration keeps the reuse plan it started with
+        return {k: v for k, v in value.items() if not k.startswith("reuse_")}
     return value
 
 
@@ -196,6 +199,7 @@ class Learner:
         self.log = log
         self.root = Path(config.workdir)
         self.store = LabelStore(self.root / "labels")
+        self._started_training: dict | None = None  # the stored training plan (_check_config)
 
     def run(self) -> list[IterationRecord]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -221,8 +225,10 @@ class Learner:
         """
         record = self.root / "config.json"
         current = self._settings()
+        self._started_training = current["training"]
         if record.exists():
             previous = _with_defaults(json.loads(record.read_text()))
+            self._started_training = previous["training"]  # what an iteration already training started with
             differs = sorted(k for k in current if k not in ADJUSTABLE and _locked(previous, k) != _locked(current, k))
             if differs:
                 raise ThioglassError(f"{self.root} was started with other settings ({', '.join(differs)}); "
@@ -316,8 +322,17 @@ class Learner:
         self.log(f"iteration {k}: {summary_line(audit)}")
         return audit
 
+    def _plan(self, folder: Path) -> TrainingPlan:
+        """The iteration's training plan: the one it started with, else the current one (written now)."""
+        path = folder / "train" / "plan.json"
+        if not path.exists():
+            started = any((folder / "train").glob("model_*/input.json"))  # before plan.json existed
+            current = self._settings()["training"]
+            write_json(path, (self._started_training or current) if started else current)
+        return TrainingPlan(**json.loads(path.read_text()))
+
     def _train(self, k: int, folder: Path) -> tuple[list[str], dict]:
-        plan = self.config.training
+        plan = self._plan(folder)
         data_dir = folder / "data"
         # The data are fixed when first written: labels added later (seeds imported on a restart) join the
         # next iteration, so a resumed member trains on what its siblings trained on.
