@@ -53,6 +53,14 @@ class IterationRecord:
     audit_rmse_f_ev_per_angstrom: float | None = None
 
 
+def with_audit(record: IterationRecord, audit: dict | None) -> IterationRecord:
+    """``record`` with the members' mean audit scores (unchanged without an audit)."""
+    if audit is None:
+        return record
+    return replace(record, audit_rmse_e_mev_per_atom=audit["mean"]["rmse_energy_mev_per_atom"],
+                   audit_rmse_f_ev_per_angstrom=audit["mean"]["rmse_force_ev_per_angstrom"])
+
+
 def _map(client: Any, function: Callable, items: list, *args: Any) -> list:
     """``function(item, *args)`` for every item through the job layer; a failed item stops the loop."""
     outcome = run_jobs([CallJob(str(k), function, (item, *args)) for k, item in enumerate(items)], client)
@@ -286,9 +294,8 @@ class Learner:
         record = IterationRecord(k, len(self.store.keys()), explored, selection["accurate"], selection["candidate"],
                                  selection["failed"], selection["accurate"] / max(explored, 1),
                                  report.labelled + report.already_done, report.failed,
-                                 metrics.get("rmse_e_val"), metrics.get("rmse_f_val"),
-                                 audit and audit["mean"]["rmse_energy_mev_per_atom"],
-                                 audit and audit["mean"]["rmse_force_ev_per_angstrom"])
+                                 metrics.get("rmse_e_val"), metrics.get("rmse_f_val"))
+        record = with_audit(record, audit)
         write_json(record_file, asdict(record))
         self.log(f"iteration {k}: {record.accurate_fraction:.1%} accurate, {record.candidate} candidates, "
                  f"{record.failed} failed, {record.labelled} labelled")
@@ -303,9 +310,7 @@ class Learner:
         models = [str(p) for p in sorted((folder / "train").glob(f"model_*/{FROZEN}"))]
         if not models:  # a workdir restored from a packed state keeps only the last iterations' members
             return record
-        audit = self._audit(k, models, folder / "audit.json")
-        record = replace(record, audit_rmse_e_mev_per_atom=audit["mean"]["rmse_energy_mev_per_atom"],
-                         audit_rmse_f_ev_per_angstrom=audit["mean"]["rmse_force_ev_per_angstrom"])
+        record = with_audit(record, self._audit(k, models, folder / "audit.json"))
         write_json(folder / "record.json", asdict(record))
         return record
 
