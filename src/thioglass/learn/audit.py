@@ -17,7 +17,6 @@ grouped by a text tag (``family`` by default), after every training:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
