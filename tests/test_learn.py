@@ -85,6 +85,33 @@ def test_selection_spreads_candidates_over_runs(tmp_path):
     assert sorted(len(atoms) for atoms in result.chosen) == [16, 16, 16, 16, 24, 24]
 
 
+def test_failed_frames_below_the_cap_take_their_share_earliest_first(tmp_path):
+    """With failed_share 0.5 of 6, three failed frames are chosen, the earliest of each run in turn, none at or
+    above sigma_cap; candidates fill the rest. With the default (0) no failed frame is chosen."""
+    from ase.build import bulk
+
+    from thioglass.io.lammps_dump import dump_frame_text
+    from thioglass.learn.config import Selection
+
+    runs = []
+    for name, sigmas in (("a", (0.3, 0.5, 0.6, 0.7, 0.3)), ("b", (1.5, 0.45, 0.3, 0.3, 0.3))):
+        cell = bulk("Li", cubic=True) * (2, 2, 2)
+        (tmp_path / f"{name}.dump").write_text("".join(dump_frame_text(cell, timestep=s) for s in range(5)))
+        (tmp_path / f"{name}.out").write_text("#\n" + "".join(f"{s} 0 0 0 {v} 0 0\n" for s, v in enumerate(sigmas)))
+        runs.append((str(tmp_path / f"{name}.dump"), str(tmp_path / f"{name}.out")))
+    result = select_candidates(runs, Selection(0.2, 0.4, 6, failed_share=0.5, sigma_cap=1.0), seed=0)
+    sigmas = [atoms.info["sigma_f_max"] for atoms in result.chosen]
+    assert result.chosen_failed == 3 and sigmas[:3] == [0.5, 0.45, 0.6]  # run a's onset, run b's, then a again
+    assert sorted(sigmas[3:]) == [0.3, 0.3, 0.3] and len(result.chosen) == 6
+    assert result.failed == 5  # counted as failed all the same: the stop rule keeps the window
+    default = select_candidates(runs, Selection(0.2, 0.4, 6), seed=0)
+    assert default.chosen_failed == 0 and all(a.info["sigma_f_max"] < 0.4 for a in default.chosen)
+    with pytest.raises(ThioglassError, match="sigma_cap"):
+        Selection(0.2, 0.4, 6, failed_share=0.2, sigma_cap=0.3)
+    with pytest.raises(ThioglassError, match="failed_share"):
+        Selection(0.2, 0.4, 6, failed_share=1.5)
+
+
 def test_explored_frames_are_counted_per_system_and_the_most_failed_named(tmp_path):
     from ase.build import bulk
 

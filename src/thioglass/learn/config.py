@@ -113,6 +113,18 @@ class Selection:
     sigma_high: float = 0.4
     max_candidates: int = 100
     seed: int = 0
+    # Up to this share of max_candidates may go to failed frames (sigma_high <= sigma_f_max < sigma_cap), each
+    # run's earliest first: where its MD left what the models know. A high failed share marks a bad model,
+    # not bad frames, and a window that never labels them cannot mend it. 0 is DP-GEN's rule (never labelled);
+    # above sigma_cap a frame counts as blown up and is never labelled. The stop rule keeps the window.
+    failed_share: float = 0.0
+    sigma_cap: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.failed_share <= 1:
+            raise ThioglassError("selection.failed_share is a share of max_candidates: between 0 and 1")
+        if self.failed_share and self.sigma_cap <= self.sigma_high:
+            raise ThioglassError("selection.sigma_cap must lie above sigma_high: failed frames below it may be labelled")
 
 
 @dataclass(frozen=True)

@@ -83,13 +83,14 @@ def exploration_tasks(plan: ExplorationPlan) -> list[ExploreTask]:
 
 @dataclass(frozen=True)
 class SelectionResult:
-    """Counts of explored frames by trust window and the chosen candidates."""
+    """Counts of explored frames by trust window and the chosen frames (``chosen_failed`` of them failed)."""
 
     accurate: int
     candidate: int
     failed: int
     chosen: list[Atoms]
     per_run: tuple[tuple[int, int, int], ...] = ()  # (accurate, candidate, failed) of each run, in order
+    chosen_failed: int = 0
 
     @property
     def total(self) -> int:
@@ -101,36 +102,30 @@ class SelectionResult:
 
 
 def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: int) -> SelectionResult:
-    """Classify every explored frame by sigma_f_max and pick at most ``max_candidates`` candidates.
+    """Classify every explored frame by sigma_f_max and pick at most ``max_candidates`` frames: failed ones
+    below ``sigma_cap`` up to ``failed_share`` of them (each run's earliest first), candidates for the rest.
 
     ``runs``: (trajectory, model_devi.out) pairs whose frames share timesteps.
     """
-    from thioglass.io import iter_frames
-
     pools: list[list[Atoms]] = []
+    failed_pools: list[list[Atoms]] = []
     per_run = []
     for trajectory, deviation_file in runs:
-        pool: list[Atoms] = []
-        pools.append(pool)
         counts = [0, 0, 0]  # accurate, candidate, failed
+        pools.append([])
+        failed_pools.append([])
         per_run.append(counts)
-        if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
-            continue  # an exploration that died before its first sample
-        deviation = read_deviation(deviation_file)
-        for atoms in iter_frames(trajectory):
-            sigma = deviation.get(int(atoms.info.get("timestep", -1)))
-            if sigma is None:
-                continue
-            window = 0 if sigma < selection.sigma_low else 1 if sigma < selection.sigma_high else 2
+        for window, atoms in _classified(trajectory, deviation_file, selection):
             counts[window] += 1
             if window == 1:
-                clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True),
-                              cell=atoms.cell, pbc=True)
-                clean.info["sigma_f_max"] = sigma
-                pool.append(clean)
-    accurate, candidate, failed = (sum(c[k] for c in per_run) for k in range(3))
-    return SelectionResult(accurate, candidate, failed, _spread(pools, selection.max_candidates, seed),
-                           tuple(tuple(c) for c in per_run))
+                pools[-1].append(atoms)
+            elif window == 2 and atoms.info["sigma_f_max"] < selection.sigma_cap:
+                failed_pools[-1].append(atoms)  # in time order: the onset of failure first
+    failed_budget = round(selection.failed_share * selection.max_candidates)
+    failed = _spread(failed_pools, failed_budget, seed, earliest=True) if failed_budget else []
+    chosen = failed + _spread(pools, selection.max_candidates - len(failed), seed)
+    accurate, candidate, n_failed = (sum(c[k] for c in per_run) for k in range(3))
+    return SelectionResult(accurate, candidate, n_failed, chosen, tuple(tuple(c) for c in per_run), len(failed))
 
 
 def by_system(tasks: list[ExploreTask], result: SelectionResult) -> dict[str, dict[str, int]]:
@@ -150,11 +145,29 @@ def most_failed(systems: dict[str, dict[str, int]], count: int = 3) -> str:
     return ", ".join(f"{name} {shares[name]:.0%}" for name in worst)
 
 
-def _spread(pools: list[list[Atoms]], limit: int, seed: int) -> list[Atoms]:
-    """At most ``limit`` frames drawn at random and evenly across runs (as DP-GEN caps each system), so a
-    system with few candidates is not crowded out by one with many."""
+def _classified(trajectory: str, deviation_file: str, selection: Selection):
+    """(window, frame) of each sampled frame of one run: 0 accurate, 1 candidate, 2 failed; the frame is
+    wrapped, without the dump's extras, with its ``sigma_f_max`` in ``info``."""
+    from thioglass.io import iter_frames
+
+    if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
+        return  # an exploration that died before its first sample
+    deviation = read_deviation(deviation_file)
+    for atoms in iter_frames(trajectory):
+        sigma = deviation.get(int(atoms.info.get("timestep", -1)))
+        if sigma is None:
+            continue
+        clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True), cell=atoms.cell,
+                      pbc=True)
+        clean.info["sigma_f_max"] = sigma
+        yield (0 if sigma < selection.sigma_low else 1 if sigma < selection.sigma_high else 2), clean
+
+
+def _spread(pools: list[list[Atoms]], limit: int, seed: int, earliest: bool = False) -> list[Atoms]:
+    """At most ``limit`` frames drawn evenly across runs (as DP-GEN caps each system), so a system with few
+    frames is not crowded out by one with many: at random within a run, or its earliest first."""
     rng = np.random.default_rng(seed)
-    queues = [[pool[i] for i in rng.permutation(len(pool))] for pool in pools]
+    queues = [pool[::-1] if earliest else [pool[i] for i in rng.permutation(len(pool))] for pool in pools]
     chosen: list[Atoms] = []
     while len(chosen) < limit and any(queues):
         for queue in queues:

@@ -281,11 +281,13 @@ class Learner:
                 write(folder / "candidates.extxyz", result.chosen)
             systems = by_system(tasks, result)
             write_json(selection_file, {"accurate": result.accurate, "candidate": result.candidate,
-                                        "failed": result.failed, "chosen": len(result.chosen), "by_system": systems})
+                                        "failed": result.failed, "chosen": len(result.chosen),
+                                        "chosen_failed": result.chosen_failed, "by_system": systems})
             if result.failed > self.config.converged_failed_fraction * max(result.total, 1):
                 # the rule: many frames beyond the trust window mean a bad model, not bad frames
                 self.log(f"iteration {k}: {result.failed / max(result.total, 1):.0%} failed; the model is furthest "
-                         f"from its reference on {most_failed(systems)}")
+                         f"from its reference on {most_failed(systems)}; {result.chosen_failed} failed frames "
+                         f"below {self.config.selection.sigma_cap:g} eV/Å chosen to label")
         selection = json.loads(selection_file.read_text())
         chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
         report = label_frames(chosen, self.config.reference, self.store, client=self.client,
