@@ -92,7 +92,8 @@ def test_random_walks_give_the_activation_energy_shown_in_the_report(report_run)
 
 def test_report_is_self_contained_and_has_every_section(report_run):
     html = (report_run / "report.html").read_text()
-    for section in ("comparison", "density", "structure", "elastic", "conductivity", "rotation", "settings", "run"):
+    for section in ("convergence", "comparison", "density", "structure", "elastic", "conductivity", "rotation",
+                    "settings", "run"):
         assert f'id="{section}"' in html
     images = re.findall(r'<img src="([^"]*)"', html)
     assert len(images) == 8 and all(src.startswith("data:image/png;base64,") for src in images)

@@ -74,6 +74,10 @@ def test_run_writes_results_summary_and_report(smoke_run):
     assert [row["temperature_K"] for row in cond["temperatures"]] == [300, 325, 350, 375]
     assert all(row["n_frames"] == 11 for row in cond["temperatures"])  # 0.1 ps dumped every 0.01 ps
     assert results["rotation"]["temperature_K"] == 300 and "table" not in results["rotation"]
+    # The smoke preset converges nothing, and the run says so value by value (issue 17).
+    verdicts = {row["quantity"]: row["converged"] for row in results["convergence"]["values"]}
+    assert len(verdicts) == 3 + len(cond["temperatures"]) + 1 and results["convergence"]["all_converged"] is not True
+    assert verdicts["Ea and σ(300 K)"] is (cond["arrhenius"] is not None and all(t["diffusive"] for t in cond["temperatures"]))
     summary = json.loads((smoke_run / "summary.json").read_text())
     assert set(summary["timings_s"]) == {"quench", "structure", "elastic", "conductivity", "rotation", "report", "build"}
     assert summary["command"] == "run" and "numpy" in summary["versions"]
@@ -287,6 +291,9 @@ def test_validate_runs_a_glass_and_the_lattice(tmp_path):
     assert lattice["c_angstrom"] / lattice["a_angstrom"] != pytest.approx(12.5095 / 8.651, abs=1e-6)
     html = (out / "validation.html").read_text()
     assert "Li<sub>10</sub>SiP<sub>2</sub>S<sub>12</sub>" in html and "75Li2S-25P2S5/report.html" in html
+    # Elastic and conductivity skipped: their values cannot be told converged, and the page says so.
+    convergence = validation["glasses"][0]["convergence"]
+    assert convergence["all_converged"] is None and "75Li2S-25P2S5/report.html#convergence" in html
 
 
 @pytest.mark.slow

@@ -88,10 +88,18 @@ and {{ "%.3f"|format(r.force_field.test_rmse_force_ev_per_angstrom) }} eV/Å (RM
 (the paper: 5e12 K/s) and runs each property for picoseconds on {{ r.n_atoms }} atoms, not for nanoseconds on thousands: its glass is
 quenched from a much higher fictive temperature, so its numbers (above all the conductivity) show the pipeline at work, not the
 converged properties of the glass. Rerun with <code>--preset paper</code> for those.</p>{% endif %}
-<nav><a href="#comparison">comparison</a><a href="#density">density</a><a href="#structure">structure</a>
+<nav><a href="#convergence">converged?</a><a href="#comparison">comparison</a><a href="#density">density</a><a href="#structure">structure</a>
 <a href="#elastic">elastic</a><a href="#conductivity">conductivity</a><a href="#rotation">rotation</a>
 <a href="#deviation">model deviation</a><a href="#settings">settings</a><a href="#run">timings &amp; versions</a></nav>
 </header>
+
+{% if r.convergence %}<h2 id="convergence">Which values are converged</h2>
+<table><tr><th class="text">value</th><th class="text">converged</th><th class="text">criterion</th><th class="text">measured</th></tr>
+{% for v in r.convergence["values"] %}<tr><td class="text">{{ v.quantity }}</td>
+<td class="text {{ 'good' if v.converged else ('bad' if v.converged == false else '') }}">{% if v.converged is none %}cannot say{% elif v.converged %}yes{% else %}no{% endif %}</td>
+<td class="text small">{{ v.criterion }}</td><td class="text small">{{ v.measured }}</td></tr>{% endfor %}
+</table>{% if r.convergence.not_converged %}<p class="warn">Not converged by these criteria: {{ r.convergence.not_converged | join(", ") }}.
+Quote them as this protocol's numbers, not as the glass's.</p>{% endif %}{% endif %}
 
 <h2 id="comparison">Ours beside the paper and experiment</h2>
 {% if r.comparison %}{{ m.comparison(r.comparison) }}
@@ -224,6 +232,8 @@ Each glass has its own report: {% for g in v.glasses %}<a href="{{ g.report }}">
 {% else %}<p>Skipped.</p>{% endif %}
 {% for g in v.glasses %}
 <h2>{{ g.composition }}</h2>
+{% if g.get("convergence") %}{% set c = g.convergence %}<p class="{{ 'good' if c.all_converged else 'warn' }}">{% if c.all_converged %}Every value converged by its criterion.{% elif c.not_converged %}Not converged: {{ c.not_converged | join(", ") }}.{% else %}Convergence cannot be told for every value.{% endif %}
+Criteria and measurements: <a href="{{ g.report }}#convergence">its report</a>.</p>{% endif %}
 {% if g.comparison %}{{ m.comparison(g.comparison) }}{% else %}<p>No reference values.</p>{% endif %}
 {% if g.get("model_deviation") %}<h3>Ensemble force deviation (eV/Å)</h3>{{ m.deviation(g.model_deviation) }}{% endif %}
 {% endfor %}

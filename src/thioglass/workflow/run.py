@@ -196,6 +196,7 @@ def assemble(ctx: Context) -> dict:
     from thioglass.potential import force_field_summary
     from thioglass.paper.compare import comparison_rows
     from thioglass.paper.values import glass_key
+    from thioglass.workflow.convergence import convergence
 
     quench, structure = ctx.records["quench"], ctx.records["structure"]
     density = quench["density_g_cm3"]
@@ -229,6 +230,7 @@ def assemble(ctx: Context) -> dict:
         "model_deviation": run_deviation(ctx.out),
     }
     results["comparison"] = comparison_rows(ctx.label, results)
+    results["convergence"] = convergence(results)
     return results
 
 

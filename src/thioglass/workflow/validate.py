@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 from thioglass.paper.values import GLASSES, LATTICE_REFERENCES
 from thioglass.workflow.settings import RunSettings
 from thioglass.workflow.stages import NullReporter, Reporter
+from thioglass.workflow.convergence import convergence
 
 
 def run_validation(settings: RunSettings, potential: str | None, out_dir: Path | str, *,
@@ -75,6 +76,7 @@ def run_validation(settings: RunSettings, potential: str | None, out_dir: Path |
         reporter.stage(label, "done")
         entries.append({"composition": label, "paper_glass": results["paper_glass"],
                         "report": f"{label}/report.html", "comparison": results["comparison"],
+                        "convergence": results.get("convergence") or convergence(results),  # a run from before it
                         "model_deviation": results.get("model_deviation", {})})
     lattice_record = _lattice(potential, settings, out, threads, reporter, summary, ensemble) if lattice else None
     validation = {"preset": settings.preset, "potential": checked or "default",
