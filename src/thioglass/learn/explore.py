@@ -115,12 +115,12 @@ def select_candidates(runs: list[tuple[str, str]], selection: Selection, seed: i
         pools.append([])
         failed_pools.append([])
         per_run.append(counts)
-        for window, atoms in _classified(trajectory, deviation_file, selection):
+        for window, sigma, atoms in _classified(trajectory, deviation_file, selection):
             counts[window] += 1
             if window == 1:
-                pools[-1].append(atoms)
-            elif window == 2 and atoms.info["sigma_f_max"] < selection.sigma_cap:
-                failed_pools[-1].append(atoms)  # in time order: the onset of failure first
+                pools[-1].append(_kept(atoms, sigma))
+            elif window == 2 and sigma < selection.sigma_cap:
+                failed_pools[-1].append(_kept(atoms, sigma))  # in time order: the onset of failure first
     failed_budget = round(selection.failed_share * selection.max_candidates)
     failed = _spread(failed_pools, failed_budget, seed, earliest=True) if failed_budget else []
     chosen = failed + _spread(pools, selection.max_candidates - len(failed), seed)
@@ -146,8 +146,7 @@ def most_failed(systems: dict[str, dict[str, int]], count: int = 3) -> str:
 
 
 def _classified(trajectory: str, deviation_file: str, selection: Selection):
-    """(window, frame) of each sampled frame of one run: 0 accurate, 1 candidate, 2 failed; the frame is
-    wrapped, without the dump's extras, with its ``sigma_f_max`` in ``info``."""
+    """(window, sigma_f_max, frame) of each sampled frame of one run: window 0 accurate, 1 candidate, 2 failed."""
     from thioglass.io import iter_frames
 
     if not (Path(deviation_file).is_file() and Path(trajectory).is_file()):
@@ -155,12 +154,16 @@ def _classified(trajectory: str, deviation_file: str, selection: Selection):
     deviation = read_deviation(deviation_file)
     for atoms in iter_frames(trajectory):
         sigma = deviation.get(int(atoms.info.get("timestep", -1)))
-        if sigma is None:
-            continue
-        clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True), cell=atoms.cell,
-                      pbc=True)
-        clean.info["sigma_f_max"] = sigma
-        yield (0 if sigma < selection.sigma_low else 1 if sigma < selection.sigma_high else 2), clean
+        if sigma is not None:
+            yield (0 if sigma < selection.sigma_low else 1 if sigma < selection.sigma_high else 2), sigma, atoms
+
+
+def _kept(atoms: Atoms, sigma: float) -> Atoms:
+    """A frame chosen to label: wrapped, without the dump's extras, its ``sigma_f_max`` in ``info`` (only frames
+    that may be labelled are copied: most explored frames are accurate and dropped)."""
+    clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(wrap=True), cell=atoms.cell, pbc=True)
+    clean.info["sigma_f_max"] = sigma
+    return clean
 
 
 def _spread(pools: list[list[Atoms]], limit: int, seed: int, earliest: bool = False) -> list[Atoms]:
