@@ -7,6 +7,7 @@ enough to check that the machinery learns, resumes and measures correctly.
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,28 @@ def test_export_leaves_out_frames_already_committed(dataset, tmp_path):
     sys.modules["learn_state"] = module
     spec.loader.exec_module(module)
     assert module.frame_keys([tmp_path / "all.extxyz.gz"]) == set(store.keys())
+
+
+def test_export_is_replaced_whole_or_not_at_all(dataset, tmp_path, monkeypatch):
+    """A kill during an export (the seed script exports after every run) must leave the previous file whole:
+    the file is committed, and a cut-short gzip would lose every label in it."""
+    import gzip
+
+    import ase.io
+
+    _, store, _, _ = dataset
+    path = tmp_path / "labels.extxyz.gz"
+    assert export_labels(store, path) == 24
+    with gzip.open(path) as handle:  # still gzip-compressed through the temporary name
+        assert handle.read(10)
+    before = path.read_bytes()
+
+    def killed(filename, images, **kwargs):
+        Path(filename).write_bytes(b"cut short")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ase.io, "write", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_labels(store, path)
+    assert path.read_bytes() == before
+    assert len(read(path, ":")) == 24

@@ -114,7 +114,10 @@ def run_batch(runs: list[SeedRun], args: argparse.Namespace, store, exclude: set
 
     def finished(name: str, result) -> None:
         keys = harvest(Path(result.stages[0].trajectory), store, exclude)
-        if args.export:
+        if args.export:  # the frames first, then the record that lets a fresh checkout skip the run
+            from thioglass.mlff.dataset import export_labels
+
+            export_labels(store, args.export)
             save_record(args.export, name, keys)
         print(f"{name}: done, {len(keys)} labelled frames", flush=True)
 

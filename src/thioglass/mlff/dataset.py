@@ -7,6 +7,7 @@ imports users' own DFT data into a store, splits train/validation reproducibly a
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,11 @@ def export_labels(store: LabelStore, path: str | Path, skip: Iterable[str] = ())
         frames.append(atoms)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write(path, frames, format="extxyz")
+    # Written beside, then renamed: a kill mid-write leaves the previous export whole (the name keeps its
+    # ending, so ASE still compresses a .gz).
+    partial = path.with_name(f".partial-{path.name}")
+    write(partial, frames, format="extxyz")
+    os.replace(partial, path)
     return len(frames)
 
 
