@@ -125,7 +125,8 @@ def test_mixed_settings_are_refused(reused, tmp_path):
 def test_a_new_reuse_plan_applies_from_the_next_iteration_to_train(reused):
     """Iterations that trained keep their plan (plan.json); the next one trains with the changed one."""
     root, records = reused
-    changed = {**PLAN["training"], "reuse_steps": 30, "reuse_start_lr": 1e-3, "reuse_stop_lr": 1e-5}
+    changed = {**PLAN["training"], "reuse_steps": 30, "reuse_start_lr": 1e-3, "reuse_stop_lr": 1e-5,
+               "limit_pref_e": 20.0}
     stamps = {p: p.stat().st_mtime_ns for p in (root / "run").glob("iter.00[01]/train/model_*/frozen_model.pb")}
     again = _quiet(_config(root, iterations=3, training=changed)).run()
     assert len(again) == 3 and all(p.stat().st_mtime_ns == t for p, t in stamps.items())
@@ -133,7 +134,10 @@ def test_a_new_reuse_plan_applies_from_the_next_iteration_to_train(reused):
         assert json.loads((root / "run" / f"iter.00{k}" / "train" / "plan.json").read_text())["reuse_steps"] == steps
     doc = json.loads((_member(root, 2, 0) / "input.json").read_text())
     assert doc["training"]["numb_steps"] == 30 and doc["learning_rate"]["start_lr"] == 1e-3
-    assert doc["learning_rate"]["stop_lr"] == 1e-5
+    assert doc["learning_rate"]["stop_lr"] == 1e-5 and doc["loss"]["limit_pref_e"] == 20.0
+    assert json.loads((_member(root, 1, 0) / "input.json").read_text())["loss"]["limit_pref_e"] == 1.0
+    with pytest.raises(ThioglassError, match="limit_pref_e must be positive"):
+        load_config(_config(root, training={**changed, "limit_pref_e": 0}))
     with pytest.raises(ThioglassError, match="reuse_stop_lr"):
         load_config(_config(root, training={**changed, "reuse_stop_lr": 1e-2}))
 

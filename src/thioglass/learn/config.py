@@ -40,9 +40,11 @@ class TrainingPlan:
     ``reuse_steps`` (DP-GEN's ``training_reuse_iter``): those members then train this shorter schedule,
     its learning rate starting at ``reuse_start_lr`` and the energy and force prefactors at
     ``reuse_start_pref_e`` and ``reuse_start_pref_f`` (DP-GEN's defaults), decaying to ``reuse_stop_lr``
-    (None: the full schedule's 3.5e-8); None trains the full ``steps``. The ``reuse_*`` settings may change
-    on a resume: an iteration trains with the plan it started with (``iter.NNN/train/plan.json``), so a
-    change applies from the next iteration that has not started training.
+    (None: the full schedule's 3.5e-8); None trains the full ``steps``. ``limit_pref_e``: the energy
+    prefactor the loss ends at (DeePMD's default 1; the force prefactor ends at 1), in every schedule. The
+    ``reuse_*`` settings and ``limit_pref_e`` may change on a resume: an iteration trains with the plan it
+    started with (``iter.NNN/train/plan.json``), so a change applies from the next iteration that has not
+    started training.
     """
 
     architecture: str = "fast"
@@ -56,18 +58,21 @@ class TrainingPlan:
     reuse_start_pref_e: float = 0.1
     reuse_start_pref_f: float = 100.0
     reuse_stop_lr: float | None = None
+    limit_pref_e: float = 1.0
 
     def __post_init__(self) -> None:
         if self.reuse_stop_lr is not None and not 0 < self.reuse_stop_lr < self.reuse_start_lr:
             raise ThioglassError(f"training.reuse_stop_lr {self.reuse_stop_lr} must lie between 0 and reuse_start_lr "
                                  f"{self.reuse_start_lr} (write it as 1.0e-5)")
-        numbers = ("steps", "reuse_start_lr", "reuse_start_pref_e", "reuse_start_pref_f")
+        numbers = ("steps", "reuse_start_lr", "reuse_start_pref_e", "reuse_start_pref_f", "limit_pref_e")
         for name in numbers:
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), (int, float)):
                 raise ThioglassError(f"training.{name} must be a number, got {getattr(self, name)!r} "
                                      "(YAML reads 1e-4 as text: write 1.0e-4)")
         if self.steps < 1:
             raise ThioglassError(f"training.steps must be at least 1, got {self.steps}")
+        if self.limit_pref_e <= 0:
+            raise ThioglassError(f"training.limit_pref_e must be positive, got {self.limit_pref_e}")
         if self.reuse_steps is not None:
             if not self.init_from_previous:
                 raise ThioglassError("training.reuse_steps needs training.init_from_previous: true "

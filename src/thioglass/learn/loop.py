@@ -95,7 +95,8 @@ def member_schedule(plan: TrainingPlan, iteration: int) -> Schedule:
     reuse = iteration > 0 and plan.init_from_previous and plan.reuse_steps is not None
     if reuse:
         steps = plan.reuse_steps
-    schedule = Schedule.sized(steps)  # report and checkpoint intervals as every other training sizes them
+    # report and checkpoint intervals as every other training sizes them
+    schedule = Schedule.sized(steps, limit_pref_e=plan.limit_pref_e)
     if reuse:
         schedule = replace(schedule, start_lr=plan.reuse_start_lr, start_pref_e=plan.reuse_start_pref_e,
                            start_pref_f=plan.reuse_start_pref_f, stop_lr=plan.reuse_stop_lr or schedule.stop_lr)
@@ -169,7 +170,9 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
 #: Settings that only shape iterations not yet explored, so a run may resume with them changed.
 ADJUSTABLE = ("iterations", "converged_accurate_fraction", "converged_failed_fraction", "converged_iterations",
               "exploration", "selection", "threads", "workers", "scheduler", "audit")
-# and training.reuse_*: each iteration trains with the plan it started with (Learner._plan)
+# and training.reuse_* and training.limit_pref_e: each iteration trains with the plan it started with
+# (Learner._plan)
+TRAINING_ADJUSTABLE = ("limit_pref_e",)
 
 
 def _with_defaults(stored: dict) -> dict:
@@ -194,7 +197,7 @@ def _locked(settings: dict, key: str) -> Any:
     if key == "initial" and isinstance(value, dict):
         return {**value, "labels": [Path(name).name for name in value.get("labels", [])]}
     if key == "training" and isinstance(value, dict):  # each iteration keeps the reuse plan it started with
-        return {k: v for k, v in value.items() if not k.startswith("reuse_")}
+        return {k: v for k, v in value.items() if not k.startswith("reuse_") and k not in TRAINING_ADJUSTABLE}
     return value
 
 
