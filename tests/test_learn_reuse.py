@@ -19,7 +19,9 @@ from thioglass.learn.loop import IterationRecord, Learner, converged, member_sch
 PLAN = {**BASE, "iterations": 2,
         "training": {**BASE["training"], "reuse_steps": 20, "reuse_start_lr": 5e-4, "reuse_start_pref_f": 200.0},
         "exploration": {**BASE["exploration"], "duration_ps": 0.05},
-        "selection": {**BASE["selection"], "max_candidates": 2}}
+        "selection": {**BASE["selection"], "max_candidates": 2},
+        # saved after every step, one labelled frame at a time, as a long campaign saves itself for a repository
+        "milestones": {"archive": "state/learn.tar.gz", "labels": "state/labels.extxyz.gz", "label_batch": 1}}
 
 
 def _config(folder: Path, **changes) -> Path:
@@ -33,7 +35,9 @@ def _quiet(config_path: Path) -> Learner:
 @pytest.fixture(scope="module")
 def reused(tmp_path_factory):
     root = tmp_path_factory.mktemp("reuse")
-    records = _quiet(_config(root)).run()
+    lines: list[str] = []
+    records = Learner(load_config(_config(root)), log=lines.append).run()
+    (root / "learn.log").write_text("\n".join(lines))
     return root, records
 
 
@@ -244,3 +248,31 @@ def test_the_packed_state_holds_what_a_resume_needs(tmp_path):
     assert linked == "iter.002/train/model_1/model.ckpt-5.index"
     assert not any("explore" in n or "/data/" in n or "ckpt-" in n or n.startswith("run/iter.000/train")
                    for n in names)
+
+
+def test_the_loop_saves_itself_and_resumes_from_what_it_saved(reused, tmp_path):
+    """milestones: the archive and the label export after every step; a fresh checkout that unpacks and
+    imports them resumes with nothing explored, trained or labelled again."""
+    import tarfile
+
+    from thioglass.learn.state import frame_keys
+    from thioglass.mlff.dataset import import_labels
+    from thioglass.reference.label import LabelStore
+
+    root, records = reused
+    log = (root / "learn.log").read_text()
+    for step in ("iteration 0 trained", "iteration 1 explored", "iteration 1, 1 of 2 chosen frames labelled",
+                 "iteration 1, 2 of 2 chosen frames labelled", "the loop's end"):
+        assert f"milestone ({step})" in log
+    archive, labels = root / "state" / "learn.tar.gz", root / "state" / "labels.extxyz.gz"
+    store = LabelStore(root / "run" / "labels")
+    assert frame_keys([labels]) == set(store.keys("done"))
+    with tarfile.open(archive) as tar:
+        assert {"run/iter.001/record.json", "run/iter.001/train/model_0/frozen_model.pb"} <= set(tar.getnames())
+        tar.extractall(tmp_path, filter="data")
+    assert import_labels(labels, LabelStore(tmp_path / "run" / "labels")) == len(store.keys("done"))
+    again = _quiet(_config(tmp_path)).run()
+    assert [(r.iteration, r.accurate, r.labelled) for r in again] == [(r.iteration, r.accurate, r.labelled)
+                                                                       for r in records]
+    assert not list((tmp_path / "run").glob("iter.*/explore")) and not list((tmp_path / "run").glob("**/train.log"))
+    assert not list(root.glob("state/.partial-*"))

@@ -143,6 +143,21 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Milestones:
+    """Where the loop saves its state for a repository (:mod:`thioglass.learn.state`): after each training,
+    exploration, every ``label_batch`` labelled frames and each finished iteration. Paths are the config's
+    folder's; none set saves nothing. They may change on a resume."""
+
+    archive: str | None = None
+    labels: str | None = None
+    label_batch: int = 100
+
+    def __post_init__(self) -> None:
+        if self.label_batch < 1:
+            raise ThioglassError(f"milestones.label_batch must be at least 1, got {self.label_batch}")
+
+
+@dataclass(frozen=True)
 class LearnConfig:
     """Everything ``thioglass learn`` needs."""
 
@@ -163,6 +178,7 @@ class LearnConfig:
     exploration: ExplorationPlan = field(default_factory=ExplorationPlan)
     selection: Selection = field(default_factory=Selection)
     audit: Audit = field(default_factory=Audit)
+    milestones: Milestones = field(default_factory=Milestones)
 
     def __post_init__(self) -> None:
         s = self.selection
@@ -212,7 +228,7 @@ def check_structures(config: LearnConfig) -> None:
 
 
 _SECTIONS = {"initial": InitialData, "training": TrainingPlan, "exploration": ExplorationPlan, "selection": Selection,
-             "audit": Audit}
+             "audit": Audit, "milestones": Milestones}
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -256,8 +272,11 @@ def load_config(path: str | Path) -> LearnConfig:
     for k, name in enumerate(audit):
         if not Path(name).is_file():
             raise ThioglassError(f"audit.labels[{k}] {name} does not exist; give a labelled extxyz file")
+    saved = {name: str(_beside(path, value)) for name in ("archive", "labels")
+             if (value := getattr(config.milestones, name))}
     return replace(config, workdir=str(_beside(path, config.workdir)),
-                   initial=replace(config.initial, labels=labels), audit=replace(config.audit, labels=audit))
+                   initial=replace(config.initial, labels=labels), audit=replace(config.audit, labels=audit),
+                   milestones=replace(config.milestones, **saved))
 
 
 def _beside(config_path: Path, name: str) -> Path:

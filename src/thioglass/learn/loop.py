@@ -28,7 +28,7 @@ from thioglass.learn.explore import (ExploreTask, by_system, exploration_tasks, 
 from thioglass.mlff.config import Schedule, TrainSettings, architecture
 from thioglass.mlff.dataset import SplitSettings, write_training_sets
 from thioglass.mlff.train import TrainResult, neighbour_sel, train_model
-from thioglass.reference.label import LabelStore, label_frames
+from thioglass.reference.label import LabelReport, LabelStore, frame_key, label_frames
 
 Log = Callable[[str], None]
 
@@ -169,7 +169,7 @@ def _explore(task: ExploreTask, folder: str, config: LearnConfig, models: list[s
 
 #: Settings that only shape iterations not yet explored, so a run may resume with them changed.
 ADJUSTABLE = ("iterations", "converged_accurate_fraction", "converged_failed_fraction", "converged_iterations",
-              "exploration", "selection", "threads", "workers", "scheduler", "audit")
+              "exploration", "selection", "threads", "workers", "scheduler", "audit", "milestones")
 # and training.reuse_* and training.limit_pref_e: each iteration trains with the plan it started with
 # (Learner._plan)
 TRAINING_ADJUSTABLE = ("limit_pref_e",)
@@ -225,7 +225,17 @@ class Learner:
                 self.log(f"converged at iteration {k}: {record.accurate_fraction:.1%} accurate, "
                          f"{record.failed / record.explored:.1%} failed, {self.config.converged_iterations} in a row")
                 break
+        self._milestone("the loop's end")
         return records
+
+    def _milestone(self, what: str) -> None:
+        """Save the state for the repository (``milestones``), when the plan asks for it."""
+        saved = self.config.milestones
+        if saved.archive or saved.labels:
+            from thioglass.learn.state import save_state
+
+            line = save_state(self.root, saved.archive, saved.labels, self.config.initial.labels)
+            self.log(f"milestone ({what}): {line}")
 
     def _check_config(self) -> None:
         """Refuse to resume with another reference, seed data or training (labels and models would mix).
@@ -274,6 +284,7 @@ class Learner:
         audit = self._audit(k, models, folder / "audit.json")
         selection_file = folder / "select.json"
         if not selection_file.exists():
+            self._milestone(f"iteration {k} trained")
             write_json(folder / "config.json", self._settings())
             tasks = sample_tasks(exploration_tasks(self.config.exploration),
                                  self.config.exploration.tasks_per_iteration, seed=k)
@@ -291,10 +302,10 @@ class Learner:
                 self.log(f"iteration {k}: {result.failed / max(result.total, 1):.0%} failed; the model is furthest "
                          f"from its reference on {most_failed(systems)}; {result.chosen_failed} failed frames "
                          f"below {self.config.selection.sigma_cap:g} eV/Å chosen to label")
+            self._milestone(f"iteration {k} explored")
         selection = json.loads(selection_file.read_text())
         chosen = read(folder / "candidates.extxyz", ":") if selection["chosen"] else []
-        report = label_frames(chosen, self.config.reference, self.store, client=self.client,
-                              options=self.config.reference_options)
+        report = self._label(k, chosen)
         explored = selection["accurate"] + selection["candidate"] + selection["failed"]
         record = IterationRecord(k, len(self.store.keys()), explored, selection["accurate"], selection["candidate"],
                                  selection["failed"], selection["accurate"] / max(explored, 1),
@@ -305,6 +316,21 @@ class Learner:
         self.log(f"iteration {k}: {record.accurate_fraction:.1%} accurate, {record.candidate} candidates, "
                  f"{record.failed} failed, {record.labelled} labelled")
         return record
+
+    def _label(self, k: int, chosen: list) -> LabelReport:
+        """Label the chosen frames in batches of ``milestones.label_batch``, saving a milestone after each batch
+        that labelled something, so a session's end loses at most one batch of reference work."""
+        unique = list({frame_key(atoms): atoms for atoms in chosen}.values())
+        size = self.config.milestones.label_batch if (self.config.milestones.archive or
+                                                      self.config.milestones.labels) else max(len(unique), 1)
+        done = labelled = failed = 0
+        for start in range(0, len(unique), size):
+            report = label_frames(unique[start:start + size], self.config.reference, self.store,
+                                  client=self.client, options=self.config.reference_options)
+            done, labelled, failed = done + report.already_done, labelled + report.labelled, failed + report.failed
+            if report.labelled or report.failed:
+                self._milestone(f"iteration {k}, {labelled + failed + done} of {len(unique)} chosen frames labelled")
+        return LabelReport(done, labelled, failed, str(self.store.root))
 
     def _audited(self, k: int, record: IterationRecord, folder: Path) -> IterationRecord:
         """A finished iteration's record, its audit computed now when an audit was added since."""
