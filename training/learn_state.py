@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.workdir / "config.json").is_file():
         raise SystemExit(f"{args.workdir} is not a learning workdir (no config.json)")
-    print(save_state(args.workdir, args.archive, args.labels, args.skip_labels_in))
+    print(save_state(args.workdir, args.archive, args.labels, frame_keys(args.skip_labels_in)))
 
 
 if __name__ == "__main__":

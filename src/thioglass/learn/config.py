@@ -152,6 +152,10 @@ class Milestones:
     labels: str | None = None
     label_batch: int = 100
 
+    @property
+    def enabled(self) -> bool:
+        return bool(self.archive or self.labels)
+
     def __post_init__(self) -> None:
         if self.label_batch < 1:
             raise ThioglassError(f"milestones.label_batch must be at least 1, got {self.label_batch}")

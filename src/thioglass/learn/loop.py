@@ -211,6 +211,7 @@ class Learner:
         self.root = Path(config.workdir)
         self.store = LabelStore(self.root / "labels")
         self._started_training: dict | None = None  # the stored training plan (_check_config)
+        self._committed_keys: set[str] | None = None  # frame keys of initial.labels (_milestone)
 
     def run(self) -> list[IterationRecord]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -231,10 +232,12 @@ class Learner:
     def _milestone(self, what: str) -> None:
         """Save the state for the repository (``milestones``), when the plan asks for it."""
         saved = self.config.milestones
-        if saved.archive or saved.labels:
-            from thioglass.learn.state import save_state
+        if saved.enabled:
+            from thioglass.learn.state import frame_keys, save_state
 
-            line = save_state(self.root, saved.archive, saved.labels, self.config.initial.labels)
+            if self._committed_keys is None:  # read once: the initial label files change only between runs
+                self._committed_keys = frame_keys(self.config.initial.labels)
+            line = save_state(self.root, saved.archive, saved.labels, self._committed_keys)
             self.log(f"milestone ({what}): {line}")
 
     def _check_config(self) -> None:
@@ -321,8 +324,7 @@ class Learner:
         """Label the chosen frames in batches of ``milestones.label_batch``, saving a milestone after each batch
         that labelled something, so a session's end loses at most one batch of reference work."""
         unique = list({frame_key(atoms): atoms for atoms in chosen}.values())
-        size = self.config.milestones.label_batch if (self.config.milestones.archive or
-                                                      self.config.milestones.labels) else max(len(unique), 1)
+        size = self.config.milestones.label_batch if self.config.milestones.enabled else max(len(unique), 1)
         done = labelled = failed = 0
         for start in range(0, len(unique), size):
             report = label_frames(unique[start:start + size], self.config.reference, self.store,

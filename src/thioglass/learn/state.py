@@ -68,9 +68,9 @@ def frame_keys(paths: Iterable[str | Path]) -> set[str]:
 
 
 def save_state(workdir: str | Path, archive: str | Path | None, labels: str | Path | None,
-               committed: Iterable[str | Path] = ()) -> str:
-    """A milestone: the archive and the label export (leaving out the frames of ``committed`` files, which
-    the loop imports again at its start). Returns a line for the log."""
+               committed_keys: Iterable[str] = ()) -> str:
+    """A milestone: the archive and the label export (leaving out ``committed_keys``, the :func:`frame_keys`
+    of files already committed, which the loop imports again at its start). Returns a line for the log."""
     from thioglass.mlff.dataset import export_labels
     from thioglass.reference.label import LabelStore
 
@@ -78,6 +78,6 @@ def save_state(workdir: str | Path, archive: str | Path | None, labels: str | Pa
     if archive:
         parts.append(f"{pack(workdir, archive)} files packed into {archive}")
     if labels:
-        count = export_labels(LabelStore(Path(workdir) / "labels"), labels, skip=frame_keys(committed))
+        count = export_labels(LabelStore(Path(workdir) / "labels"), labels, skip=committed_keys)
         parts.append(f"{count} labels exported to {labels}")
     return "; ".join(parts)
