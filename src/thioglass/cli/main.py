@@ -28,6 +28,7 @@ COMMANDS = {
     "crystal": ("crystal", "crystal"),
     "label": ("label", "label"),
     "train": ("train", "train"),
+    "convert-model": ("convert_model", "convert_model"),
     "test-model": ("test_model", "test_model"),
     "learn": ("learn", "learn"),
     "quench": ("quench", "quench"),
