@@ -1,0 +1,108 @@
+"""Train ensemble members on a lent GPU machine: pack the bundle here, collect the models back here.
+
+The device machine has PyTorch but neither TensorFlow nor thioglass, and cannot download anything. So:
+
+    # here: labels -> DeePMD npy sets, one PyTorch-backend input per member, and DeePMD-kit's wheels
+    python training/gpu_bundle.py bundle --labels work/learn-3/labels --architecture paper --members 4 --out .gpu
+    # there (one `run` call, `carry: [".gpu"]`, timeout 560 s): see training/README.md, "Training on a GPU"
+    # here: each member's .dp -> a TensorFlow .pb checked against it (thioglass convert-model)
+    python training/gpu_bundle.py collect /work/.device/.../members.tar.gz --out work/gpu
+
+The members train with the same `input.json` thioglass writes for ``dp --tf train`` (`deepmd_input`); only the
+backend differs. `training/gpu_device.py` is the part that runs there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+#: DeePMD-kit and what it needs that the device image lacks (its torch is 2.11, the version DeePMD-kit
+#: 3.2.0's wheel was built against). mendeleev and lmdb are not imported by se_e2_a training.
+WHEELS = ("deepmd-kit==3.2.0", "dargs==0.5.1", "wcmatch==12.0.4", "bracex==3.2.4", "array-api-compat==1.16.0")
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+
+
+def download_wheels(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(list(folder.glob("*.whl"))) >= len(WHEELS):
+        return
+    platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                    "--python-version", "3.12", "--implementation", "cp", *platforms, "-d", str(folder), *WHEELS],
+                   check=True)
+
+
+def bundle(args: argparse.Namespace) -> None:
+    from thioglass.elements import TYPE_MAP
+    from thioglass.mlff.config import Schedule, TrainSettings, architecture, deepmd_input
+    from thioglass.mlff.dataset import SplitSettings, write_training_sets
+    from thioglass.mlff.train import neighbour_sel
+    from thioglass.reference.label import LabelStore
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        parts = write_training_sets(LabelStore(args.labels), root / "data", SplitSettings(args.validation, args.seed))
+        arch = architecture(args.architecture)
+        sel = tuple(int(x) for x in args.sel.split(",")) if args.sel else \
+            neighbour_sel(parts["train"], arch.rcut_angstrom, TYPE_MAP)
+        relative = {k: [str(Path(p).relative_to(root)) for p in v] for k, v in parts.items()}
+        schedule = Schedule.sized(1000, start_lr=args.start_lr, batch_size=args.batch_size)
+        for i in range(args.members):
+            settings = TrainSettings(architecture=arch, schedule=schedule, seed=args.seed + 1000 * i, sel=sel)
+            doc = deepmd_input(settings, relative["train"], relative["validation"])
+            (out / f"input-{i}.json").write_text(json.dumps(doc, indent=1))
+        with tarfile.open(out / "data.tar.gz", "w:gz") as tar:
+            tar.add(root / "data", "data")
+    download_wheels(out / "whl")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
+    (out / "bundle.json").write_text(json.dumps({"labels": str(args.labels), "architecture": args.architecture,
+                                                 "sel": list(sel), "members": args.members, "seed": args.seed,
+                                                 "systems": {k: len(v) for k, v in parts.items()}}, indent=1))
+    print(f"{out}: {args.members} members, sel {list(sel)}, {size:.1f} MiB to carry (limit 64)")
+
+
+def collect(args: argparse.Namespace) -> None:
+    from thioglass.mlff.convert import to_tensorflow
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(args.archive) as tar:
+        tar.extractall(out, filter="data")
+    for member in sorted(out.glob("member-*")):
+        source = member / "main" / "frozen_model.dp"
+        diff = to_tensorflow(source, member / "frozen_model.pb")
+        print(f"{member / 'frozen_model.pb'}: probe energies within {diff:.1e} eV/atom of the .dp")
+    print(json.loads((out / "report.json").read_text()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bundle")
+    b.add_argument("--labels", type=Path, required=True, help="label store")
+    b.add_argument("--architecture", default="paper")
+    b.add_argument("--members", type=int, default=4)
+    b.add_argument("--sel", help="neighbours per type Li,Si,P,S (default: from the data); the loop's own "
+                   "(work/learn-3/sel.json) for members it will reuse")
+    b.add_argument("--seed", type=int, default=5011)
+    b.add_argument("--validation", type=float, default=0.05)
+    b.add_argument("--start-lr", type=float, default=2e-3)
+    b.add_argument("--batch-size", default="auto:512", help="DeePMD batch size (auto:N: N atoms per batch)")
+    b.add_argument("--out", type=Path, default=Path(".gpu"))
+    c = sub.add_parser("collect")
+    c.add_argument("archive", type=Path)
+    c.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    bundle(args) if args.command == "bundle" else collect(args)
+
+
+if __name__ == "__main__":
+    main()
