@@ -50,23 +50,29 @@ def bundle(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         parts = write_training_sets(LabelStore(args.labels), root / "data", SplitSettings(args.validation, args.seed))
-        arch = architecture(args.architecture)
-        sel = tuple(int(x) for x in args.sel.split(",")) if args.sel else \
-            neighbour_sel(parts["train"], arch.rcut_angstrom, TYPE_MAP)
+        names = args.architecture.split(",")
+        names = names * args.members if len(names) == 1 else names
+        if len(names) != args.members:
+            raise SystemExit(f"--architecture gives {len(names)} names for {args.members} members; give one, or one each")
+        sels: dict[str, tuple[int, ...]] = {}
+        for name in dict.fromkeys(names):  # sel depends on the cutoff: once per architecture
+            sels[name] = tuple(int(x) for x in args.sel.split(",")) if args.sel else \
+                neighbour_sel(parts["train"], architecture(name).rcut_angstrom, TYPE_MAP)
         relative = {k: [str(Path(p).relative_to(root)) for p in v] for k, v in parts.items()}
         schedule = Schedule.sized(1000, start_lr=args.start_lr, batch_size=args.batch_size)
         for i in range(args.members):
-            settings = TrainSettings(architecture=arch, schedule=schedule, seed=args.seed + 1000 * i, sel=sel)
+            settings = TrainSettings(architecture=architecture(names[i]), schedule=schedule, seed=args.seed + 1000 * i,
+                                     sel=sels[names[i]])
             doc = deepmd_input(settings, relative["train"], relative["validation"])
             (out / f"input-{i}.json").write_text(json.dumps(doc, indent=1))
         with tarfile.open(out / "data.tar.gz", "w:gz") as tar:
             tar.add(root / "data", "data")
     download_wheels(out / "whl")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
-    (out / "bundle.json").write_text(json.dumps({"labels": str(args.labels), "architecture": args.architecture,
-                                                 "sel": list(sel), "members": args.members, "seed": args.seed,
+    (out / "bundle.json").write_text(json.dumps({"labels": str(args.labels), "architecture": names,
+                                                 "sel": {k: list(v) for k, v in sels.items()}, "members": args.members, "seed": args.seed,
                                                  "systems": {k: len(v) for k, v in parts.items()}}, indent=1))
-    print(f"{out}: {args.members} members, sel {list(sel)}, {size:.1f} MiB to carry (limit 64)")
+    print(f"{out}: {args.members} members ({', '.join(names)}), sel {sels}, {size:.1f} MiB to carry (limit 64)")
 
 
 def collect(args: argparse.Namespace) -> None:
@@ -88,7 +94,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bundle")
     b.add_argument("--labels", type=Path, required=True, help="label store")
-    b.add_argument("--architecture", default="paper")
+    b.add_argument("--architecture", default="paper", help="one for every member, or one per member "
+                   "(paper,paper,fast-5.5,fast-5.5: a capacity study in one run)")
     b.add_argument("--members", type=int, default=4)
     b.add_argument("--sel", help="neighbours per type Li,Si,P,S (default: from the data); the loop's own "
                    "(work/learn-3/sel.json) for members it will reuse")
