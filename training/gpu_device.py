@@ -29,7 +29,33 @@ from pathlib import Path
 
 #: DeePMD-kit's PyTorch op library is built for one torch version; without it se_e2_a trains on plain
 #: torch operators. The shim declares the op the loader checks, so a mismatch does not stop the run.
-SHIM = """import sys, torch
+#: DeePMD-kit also imports lmdb (LMDB datasets) and mendeleev (element tables for other descriptors) when it
+#: loads, and the device image has neither: stand-ins that fail only if used take their place, except for the
+#: atomic numbers that DeePMD-kit's statistics sort the types by.
+SHIM = """import sys, types, torch
+
+def stand_in(name):
+    try:
+        __import__(name)
+    except ImportError:
+        module = types.ModuleType(name)
+        def missing(*args, **kwargs):
+            raise ImportError(name + " is not installed on this machine")
+        def attribute(name_):  # any public name it is asked for (PEP 562); dunders stay absent
+            if name_.startswith("__"):
+                raise AttributeError(name_)
+            return missing
+        module.__getattr__ = attribute
+        sys.modules[name] = module
+
+stand_in("lmdb")
+stand_in("mendeleev")
+SYMBOLS = ("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr "
+           "Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W "
+           "Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr").split()
+if isinstance(sys.modules["mendeleev"], types.ModuleType) and not hasattr(sys.modules["mendeleev"], "__file__"):
+    # DeePMD-kit sorts the element types by atomic number when it collects statistics: that much it gets.
+    sys.modules["mendeleev"].element = lambda symbol: types.SimpleNamespace(atomic_number=SYMBOLS.index(symbol) + 1)
 try:
     import deepmd.pt.cxx_op  # noqa: F401
 except RuntimeError:
@@ -100,11 +126,11 @@ def train(args: argparse.Namespace, report: dict) -> None:
     t0 = time.time()
     run_all(stage(args.bundle, work, "main", steps, "warm"), "training")
     report["main_s"] = time.time() - t0
+    mains = [member / "main" for member in members]
+    run_all([dp(["--pt", "freeze", "-o", "frozen_model.pth"], m, "freeze.log") for m in mains], "freeze")
+    run_all([dp(["convert-backend", "frozen_model.pth", "frozen_model.dp"], m, "convert.log") for m in mains], "convert")
     for member in members:
-        main_dir = member / "main"
-        run_all([dp(["--pt", "freeze", "-o", "frozen_model.pth"], main_dir, "freeze.log")], "freeze")
-        run_all([dp(["convert-backend", "frozen_model.pth", "frozen_model.dp"], main_dir, "convert.log")], "convert")
-        report[member.name] = {"seconds_per_step": seconds_per_step(main_dir)}
+        report[member.name] = {"seconds_per_step": seconds_per_step(member / "main")}
 
 
 def archive(work: Path, out: Path, report: dict) -> None:
