@@ -81,6 +81,36 @@ def test_sel_covers_every_neighbour(dataset):
         assert sel[t] >= per_atom.max() and sel[t] % 4 == 0
 
 
+def test_sel_covers_the_densest_frame_of_many_systems(tmp_path):
+    """20 systems of 20 frames; one frame, not the first of its system, is compressed by 30 %: sel must hold
+    its neighbours too (counted here with ASE, independently of the code under test)."""
+    import dpdata
+
+    rng = np.random.default_rng(3)
+    folders, densest = [], np.zeros(len(TYPE_MAP), dtype=int)
+    for k in range(20):
+        symbols = ["Li"] * (6 + k % 5) + ["S"] * 3
+        cells, coords = [], []
+        for f in range(20):
+            scale = 0.7 if (k, f) == (7, 13) else 1.0
+            cell = np.eye(3) * 7.0 * scale
+            cells.append(cell)
+            coords.append(rng.uniform(0, 1, (len(symbols), 3)) @ cell)
+            atoms = Atoms(symbols, positions=coords[-1], cell=cell, pbc=True)
+            i, j = neighbor_list("ij", atoms, FAST.rcut_angstrom)
+            for t, element in enumerate(TYPE_MAP):
+                per_atom = np.bincount(i[np.array(symbols)[j] == element], minlength=len(symbols))
+                densest[t] = max(densest[t], per_atom.max())
+        types = np.array([TYPE_MAP.index(s) for s in symbols])
+        system = dpdata.System(data={"atom_names": list(TYPE_MAP), "atom_numbs": [int((types == t).sum()) for t in range(4)],
+                                     "atom_types": types, "orig": np.zeros(3), "cells": np.array(cells),
+                                     "coords": np.array(coords), "nopbc": False})
+        system.to_deepmd_npy(str(tmp_path / f"sys{k:02d}"))
+        folders.append(str(tmp_path / f"sys{k:02d}"))
+    sel = neighbour_sel(folders, FAST.rcut_angstrom, TYPE_MAP, margin=1.0)
+    assert tuple(sel) == tuple(int(np.ceil(max(d, 1) / 4) * 4) for d in densest)
+
+
 def test_training_resumes_and_is_not_repeated(trained):
     root, first, second, longer = trained
     assert first.steps == 40 and second.steps == 120
