@@ -38,6 +38,17 @@ def download_wheels(folder: Path) -> None:
                    check=True)
 
 
+def halve_precision(data: Path) -> None:
+    """Coordinates, cells and labels as float32: half the bytes to carry, and DeePMD casts what it loads to the
+    model's precision. float32 keeps 7 digits: 1e-6 Å on a 10 Å cell, 1e-6 eV/atom on a -4000 eV cell."""
+    import numpy as np
+
+    for path in data.glob("*/*/set.*/*.npy"):
+        array = np.load(path)
+        if array.dtype == np.float64:
+            np.save(path, array.astype(np.float32))
+
+
 def bundle(args: argparse.Namespace) -> None:
     from thioglass.elements import TYPE_MAP
     from thioglass.mlff.config import Schedule, TrainSettings, architecture, deepmd_input
@@ -65,6 +76,7 @@ def bundle(args: argparse.Namespace) -> None:
                                      sel=sels[names[i]])
             doc = deepmd_input(settings, relative["train"], relative["validation"])
             (out / f"input-{i}.json").write_text(json.dumps(doc, indent=1))
+        halve_precision(root / "data")
         with tarfile.open(out / "data.tar.gz", "w:gz") as tar:
             tar.add(root / "data", "data")
     download_wheels(out / "whl")
@@ -72,7 +84,22 @@ def bundle(args: argparse.Namespace) -> None:
     (out / "bundle.json").write_text(json.dumps({"labels": str(args.labels), "architecture": names,
                                                  "sel": {k: list(v) for k, v in sels.items()}, "members": args.members, "seed": args.seed,
                                                  "systems": {k: len(v) for k, v in parts.items()}}, indent=1))
-    print(f"{out}: {args.members} members ({', '.join(names)}), sel {sels}, {size:.1f} MiB to carry (limit 64)")
+    print(f"{out}: {args.members} members ({', '.join(names)}), sel {sels}, {size:.1f} MiB to carry")
+    tracked = tracked_mib()
+    if tracked + size > 60:
+        print(f"the tracked files on disk are {tracked:.1f} MiB and travel too (limit 64 in all): remove the "
+              "committed label archives from the working tree for the run, then restore them:\n"
+              "  git ls-files training | grep -E '[.](gz|extxyz)$' > /tmp/big; xargs rm < /tmp/big\n"
+              "  ... the run ...\n"
+              "  git checkout -- $(cat /tmp/big)")
+
+
+def tracked_mib() -> float:
+    """Size of the tracked files present in the working tree: the device's `run` sends them with `carry`."""
+    root = Path(__file__).resolve().parents[1]
+    listing = subprocess.run(["git", "ls-files", "-z"], capture_output=True, cwd=root)
+    files = [root / n.decode() for n in listing.stdout.split(b"\0") if n] if listing.returncode == 0 else []
+    return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
 
 
 def collect(args: argparse.Namespace) -> None:
