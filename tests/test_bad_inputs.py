@@ -116,7 +116,9 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         time.sleep(0.2)
     assert list(tmp_path.glob("q/replica_0/00_melt/thermo.dat")), "the melt never started"
     process.send_signal(2)  # SIGINT, as Ctrl-C sends to the foreground process group's leader
-    _, err = process.communicate(timeout=60)
+    signalled = time.time()
+    _, err = process.communicate(timeout=300)  # beside training jobs the stop took over 60 s once
+    print(f"stopped {time.time() - signalled:.1f} s after the signal")
     lines = [line for line in err.splitlines() if line.strip()]
     assert process.returncode == 130, err
     assert lines[-1] == ("thioglass quench stopped (Ctrl-C); rerun the same command to resume: finished work is kept")
