@@ -61,13 +61,15 @@ def probe_cell(type_map: list[str], seed: int = 7):
     from ase import Atoms
 
     rng = np.random.default_rng(seed)
+    lengths = np.array([6.5, 6.2, 6.8])
     symbols = [type_map[i % len(type_map)] for i in range(12)]
     positions: list[np.ndarray] = []
     while len(positions) < len(symbols):
-        trial = rng.uniform(0.0, 6.5, 3)
-        if all(np.linalg.norm(trial - p) > 1.9 for p in positions):
+        trial = rng.uniform(0.0, 1.0, 3) * lengths
+        gaps = [(trial - p) - np.round((trial - p) / lengths) * lengths for p in positions]  # minimum image
+        if all(np.linalg.norm(gap) > 1.9 for gap in gaps):
             positions.append(trial)
-    return Atoms(symbols, positions=np.array(positions), cell=np.diag([6.5, 6.2, 6.8]), pbc=True)
+    return Atoms(symbols, positions=np.array(positions), cell=np.diag(lengths), pbc=True)
 
 
 def probe_energies_ev(model_path: str | Path, type_map: list[str]) -> np.ndarray:
