@@ -59,6 +59,21 @@ def test_converted_model_is_the_source_model(pytorch_like, tmp_path, cli):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model-convert.log", "model-summary.json", "model.pb"]
 
 
+def test_a_converted_model_can_seed_tensorflow_training(pytorch_like, tmp_path):
+    """``dp --tf train --init-frz-model`` reads the ``model_type`` node, which the deserialised graph lacks
+    (measured: plain `dp convert-backend` output is refused); the conversion adds it, once."""
+    from thioglass.mlff.convert import to_tensorflow, with_model_type
+
+    out = tmp_path / "model.pb"
+    to_tensorflow(pytorch_like, out)
+    assert with_model_type(out) is False  # present already
+    dp = Path(sys.executable).with_name("dp")
+    subprocess.run([str(dp), "convert-backend", str(pytorch_like), "plain.pb"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    assert with_model_type(tmp_path / "plain.pb") is True
+    assert with_model_type(tmp_path / "plain.pb") is False
+
+
 def test_a_conversion_that_changes_the_model_is_refused(pytorch_like, tmp_path, monkeypatch):
     """Without the out_std fix TensorFlow scales the energies by 4: the probe check must refuse the result."""
     from thioglass.mlff import convert

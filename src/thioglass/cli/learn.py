@@ -11,6 +11,10 @@ import typer
 def learn(
     config: Optional[Path] = typer.Argument(None, help="YAML config (see --example)."),
     example: bool = typer.Option(False, "--example", help="Print a commented example config and exit."),
+    adopt: Optional[list[Path]] = typer.Option(
+        None, "--adopt", help="Members trained elsewhere (.pb, .dp, or a folder of them; repeat per file): they "
+        "become the first unexplored iteration's ensemble, then the loop goes on. They must be the loop's model "
+        "(same descriptor, sel and fitting net)."),
 ) -> None:
     """Train an ensemble, explore with MD, label the uncertain frames, repeat until converged."""
     from rich.console import Console
@@ -36,6 +40,11 @@ def learn(
     settings = load_config(config)  # checks every crystal, composition and cell size first
     summary = RunSummary("learn", {"config": str(config)})
     with folder_lock(settings.workdir, what="learn"), summary.stage("learn"):
+        if adopt:
+            done = Learner(settings, log=console.print).adopt([str(p) for p in adopt])
+            console.print(f"iteration {done.iteration}: " + ("these members were adopted already" if done.unchanged
+                          else f"{len(done.members)} members adopted" + (
+                              f"; its earlier members moved to {done.replaced}" if done.replaced else "")))
         if settings.workers > 1 or settings.scheduler:
             cluster = ClusterSettings(scheduler=settings.scheduler, workers=settings.workers, threads_per_worker=1)
             with get_client(cluster) as client:

@@ -13,7 +13,7 @@ import json
 import zlib
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from ase.io import read, write
@@ -29,6 +29,9 @@ from thioglass.mlff.config import Schedule, TrainSettings, architecture
 from thioglass.mlff.dataset import SplitSettings, write_training_sets
 from thioglass.mlff.train import TrainResult, neighbour_sel, train_model
 from thioglass.reference.label import LabelReport, LabelStore, frame_key, label_frames
+
+if TYPE_CHECKING:
+    from thioglass.learn.adopt import Adoption
 
 Log = Callable[[str], None]
 
@@ -393,6 +396,26 @@ class Learner:
         results = _map(self.client, _train_member, list(range(plan.models)), str(folder / "train"), settings, data,
                        self.config.threads, previous)
         return [r.frozen_model for r in results], results[0].final_rmse
+
+    def adopt(self, sources: list[str]) -> "Adoption":
+        """Members trained elsewhere become the first unexplored iteration's (:mod:`thioglass.learn.adopt`)."""
+        from thioglass.learn.adopt import adopt_members, model_files
+        from thioglass.mlff.config import model_section
+        from thioglass.mlff.convert import model_definition
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._check_config()
+        plan, sel_file = TrainingPlan(**self._settings()["training"]), self.root / "sel.json"
+        # before the first training the members' sel becomes the loop's (check_members holds all to it)
+        sel = json.loads(sel_file.read_text()) if sel_file.exists() else \
+            model_definition(model_files(sources)[0]).get("descriptor", {}).get("sel")
+        expected = model_section(TrainSettings(architecture=architecture(plan.architecture), sel=tuple(sel or ())))
+        adoption = adopt_members(self.root, self.config.iterations, expected,
+                                 lambda k: member_schedule(self._plan(self.root / f"iter.{k:03d}"), k).steps,
+                                 sources, plan.models)
+        if not sel_file.exists():
+            write_json(sel_file, list(sel))
+        return adoption
 
     def _write_table(self, records: list[IterationRecord]) -> None:
         write_json(self.root / "iterations.json", [asdict(r) for r in records])

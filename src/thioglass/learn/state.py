@@ -24,7 +24,7 @@ from typing import Iterable
 
 RECORDS = ("config.json", "sel.json", "initial.done", "iterations.json", "iterations.png")
 ITERATION_FILES = ("record.json", "select.json", "config.json", "candidates.extxyz", "audit.json")
-MEMBER_FILES = ("frozen_model.pb", "done.json", "input.json", "lcurve.out")
+MEMBER_FILES = ("frozen_model.pb", "done.json", "input.json", "lcurve.out", "adopted.json")
 # Only a member still training needs its checkpoint (model.ckpt.* link the newest step's files, packed as files).
 CHECKPOINT_FILES = ("checkpoint", "model.ckpt.index", "model.ckpt.meta", "model.ckpt.data-00000-of-00001")
 

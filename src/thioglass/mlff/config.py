@@ -81,30 +81,35 @@ def architecture(name: str) -> Architecture:
         raise ThioglassError(f"unknown architecture '{name}'; use one of {sorted(ARCHITECTURES)}") from None
 
 
+def model_section(settings: TrainSettings) -> dict:
+    """The ``model`` part of the DeePMD input: type map, descriptor and fitting net (``sel`` must be set)."""
+    if settings.sel is None:
+        raise ThioglassError("sel is not set; compute it from the data with neighbour_sel() first")
+    arch, seed = settings.architecture, settings.seed
+    return {
+        "type_map": list(settings.type_map),
+        "descriptor": {
+            "type": "se_e2_a", "sel": list(settings.sel), "rcut": arch.rcut_angstrom,
+            "rcut_smth": arch.rcut_smth_angstrom, "neuron": list(arch.embedding_neurons),
+            "axis_neuron": arch.axis_neuron, "resnet_dt": False, "precision": arch.precision, "seed": seed,
+        },
+        "fitting_net": {"neuron": list(arch.fitting_neurons), "resnet_dt": arch.resnet_dt,
+                        "precision": arch.precision, "seed": seed + 1},
+    }
+
+
 def deepmd_input(settings: TrainSettings, train_systems: Sequence[str], validation_systems: Sequence[str]) -> dict:
     """The ``input.json`` for ``dp --tf train``.
 
     ``sel`` (maximum neighbours per type within rcut) must be known: see
     :func:`thioglass.mlff.train.neighbour_sel`.
     """
-    if settings.sel is None:
-        raise ThioglassError("sel is not set; compute it from the data with neighbour_sel() first")
     if not train_systems:
         raise ThioglassError("no training systems; label some structures first")
-    arch, sched = settings.architecture, settings.schedule
-    seed = settings.seed
+    sched, seed = settings.schedule, settings.seed
     data = {"systems": list(train_systems), "batch_size": sched.batch_size}
     doc: dict[str, Any] = {
-        "model": {
-            "type_map": list(settings.type_map),
-            "descriptor": {
-                "type": "se_e2_a", "sel": list(settings.sel), "rcut": arch.rcut_angstrom,
-                "rcut_smth": arch.rcut_smth_angstrom, "neuron": list(arch.embedding_neurons),
-                "axis_neuron": arch.axis_neuron, "resnet_dt": False, "precision": arch.precision, "seed": seed,
-            },
-            "fitting_net": {"neuron": list(arch.fitting_neurons), "resnet_dt": arch.resnet_dt,
-                            "precision": arch.precision, "seed": seed + 1},
-        },
+        "model": model_section(settings),
         "learning_rate": {"type": "exp", "start_lr": sched.start_lr, "stop_lr": sched.stop_lr,
                           "decay_steps": min(sched.decay_steps, max(1, sched.steps // 10))},
         "loss": {key: value for key, value in asdict(sched).items() if "pref" in key},

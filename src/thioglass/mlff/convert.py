@@ -11,6 +11,12 @@ TensorFlow deserialiser multiplies the fitting net's output by it (deepmd-kit is
 ``out_std``). The plain ``dp convert-backend model.pth model.pb`` therefore gives a different model: tens of
 eV per cell and tenths of eV/Å off. The conversion here sets ``out_std`` to 1 for energy models, then checks
 the ``.pb`` against the source on a probe cell with every element, so a wrong conversion cannot pass silently.
+
+A second gap: the deserialised graph lacks the ``model_type`` node that TensorFlow training reads from a
+frozen model, so ``dp --tf train --init-frz-model`` refuses it. The conversion adds the node (value
+``original_model``, as ``dp freeze`` writes it); with it a converted model seeds a training exactly as the
+model it came from does (same learning curve at step 0), which is how members trained on a GPU machine join
+the learning loop (:mod:`thioglass.learn.adopt`).
 """
 
 from __future__ import annotations
@@ -127,8 +133,56 @@ def to_tensorflow(source: str | Path, out: str | Path, *, threads: int | None = 
         if code != 0 or not partial.is_file():
             raise ThioglassError(f"dp convert-backend failed for {source} (exit {code}); see {log}")
         diff = check_same_model(fixed, partial, list(doc["model"]["type_map"]))
+        with_model_type(partial)
         os.replace(partial, out)
     finally:
         fixed.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
     return diff
+
+
+def _graph_def(path: str | Path):
+    from thioglass.native_stderr import filter_native_stderr
+
+    filter_native_stderr()
+    import tensorflow as tf
+
+    graph = tf.compat.v1.GraphDef()
+    try:
+        graph.ParseFromString(Path(path).read_bytes())
+    except Exception as err:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise ThioglassError(f"cannot read {path} as a frozen DeePMD model ({type(err).__name__}); is the copy "
+                             "complete?") from None
+    return graph
+
+
+def with_model_type(path: str | Path) -> bool:
+    """Give the frozen model ``path`` the ``model_type`` node TensorFlow training needs to start from it
+    (``--init-frz-model``), in place; False when it had one already (every ``dp freeze`` output does)."""
+    graph = _graph_def(path)
+    if any(node.name == "model_type" for node in graph.node):
+        return False
+    node = graph.node.add()
+    node.name, node.op = "model_type", "Const"
+    node.attr["dtype"].type = 7  # DT_STRING
+    tensor = node.attr["value"].tensor
+    tensor.dtype = 7
+    tensor.string_val.append(b"original_model")
+    Path(path).write_bytes(graph.SerializeToString())
+    return True
+
+
+def model_definition(path: str | Path) -> dict:
+    """The ``model`` section a DeePMD model was trained with (type map, descriptor, fitting net), read from a
+    frozen ``.pb`` (``train_attr/training_script``) or a serialised ``.dp`` (``model_def_script``)."""
+    import json
+
+    path = Path(path)
+    if path.suffix == ".dp":
+        return dict(load_serialised(path).get("model_def_script") or {})
+    if path.suffix != ".pb" or not path.is_file():
+        raise ThioglassError(f"{path} is not a model file; give a frozen .pb or a serialised .dp")
+    for node in _graph_def(path).node:
+        if node.name == "train_attr/training_script":
+            return dict(json.loads(node.attr["value"].tensor.string_val[0].decode()).get("model", {}))
+    return {}
