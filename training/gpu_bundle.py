@@ -70,18 +70,24 @@ def bundle(args: argparse.Namespace) -> None:
             sels[name] = tuple(int(x) for x in args.sel.split(",")) if args.sel else \
                 neighbour_sel(parts["train"], architecture(name).rcut_angstrom, TYPE_MAP)
         relative = {k: [str(Path(p).relative_to(root)) for p in v] for k, v in parts.items()}
-        schedule = Schedule.sized(1000, start_lr=args.start_lr, batch_size=args.batch_size)
+        # from a loop's members: its reuse schedule's prefactors (training/learn-lisips-3.yml), not those of a
+        # start from random weights, whose force-heavy loss would pull trained energies off
+        prefs = dict(start_pref_e=0.1, start_pref_f=100.0) if args.init_from else {}
+        schedule = Schedule.sized(1000, start_lr=args.start_lr, batch_size=args.batch_size, **prefs)
         for i in range(args.members):
             settings = TrainSettings(architecture=architecture(names[i]), schedule=schedule, seed=args.seed + 1000 * i,
                                      sel=sels[names[i]])
             doc = deepmd_input(settings, relative["train"], relative["validation"])
             (out / f"input-{i}.json").write_text(json.dumps(doc, indent=1))
+            if args.init_from:
+                init_member(args.init_from / f"model_{i}" / "frozen_model.pb", doc["model"], out / f"init-{i}.dp")
         halve_precision(root / "data")
         with tarfile.open(out / "data.tar.gz", "w:gz") as tar:
             tar.add(root / "data", "data")
     download_wheels(out / "whl")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
     (out / "bundle.json").write_text(json.dumps({"labels": str(args.labels), "architecture": names,
+                                                 "init_from": str(args.init_from) if args.init_from else None,
                                                  "sel": {k: list(v) for k, v in sels.items()}, "members": args.members, "seed": args.seed,
                                                  "systems": {k: len(v) for k, v in parts.items()}}, indent=1))
     print(f"{out}: {args.members} members ({', '.join(names)}), sel {sels}, {size:.1f} MiB to carry")
@@ -92,6 +98,23 @@ def bundle(args: argparse.Namespace) -> None:
               "  git ls-files training | grep -E '[.](gz|extxyz)$' > /tmp/big; xargs rm < /tmp/big\n"
               "  ... the run ...\n"
               "  git checkout -- $(cat /tmp/big)")
+
+
+def init_member(frozen: Path, model: dict, out: Path) -> None:
+    """``out``: the member ``frozen`` (a loop member, TensorFlow) serialised, for the device to start from
+    (``dp --pt train --init-frz-model``: weights and statistics). It must be the model the input trains."""
+    from thioglass.learn.adopt import mismatch
+    from thioglass.mlff.convert import model_definition
+
+    if not frozen.is_file():
+        raise SystemExit(f"{frozen} does not exist: --init-from takes a loop iteration's train folder")
+    problem = mismatch(model, model_definition(frozen))
+    if problem:
+        raise SystemExit(f"{frozen} is not the model the bundle trains ({problem}); give the loop's --architecture "
+                         "and --sel")
+    dp = Path(sys.executable).with_name("dp")
+    subprocess.run([str(dp), "convert-backend", str(frozen.resolve()), out.name], cwd=out.parent, check=True,
+                   capture_output=True)
 
 
 def tracked_mib() -> float:
@@ -126,6 +149,9 @@ def main() -> None:
     b.add_argument("--members", type=int, default=4)
     b.add_argument("--sel", help="neighbours per type Li,Si,P,S (default: from the data); the loop's own "
                    "(work/learn-3/sel.json) for members it will reuse")
+    b.add_argument("--init-from", type=Path, help="a loop iteration's train folder (model_<i>/frozen_model.pb): "
+                   "member i continues from its weights; give the loop's --architecture and --sel, and a lower "
+                   "--start-lr (1e-3). Without it the members start from random weights")
     b.add_argument("--seed", type=int, default=5011)
     b.add_argument("--validation", type=float, default=0.05)
     b.add_argument("--start-lr", type=float, default=2e-3)

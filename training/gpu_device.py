@@ -8,6 +8,8 @@ Runs THERE, from the bundle `gpu_bundle.py bundle` writes (`.gpu/`: data.tar.gz,
 Why this shape (the device lends 15 minutes, of which one command may use 10):
 1. A short warm-up training of every member at once (``--warm-steps``) measures the seconds per step with
    all members sharing the GPU, and computes the data statistics once.
+   With ``init-<i>.dp`` in the bundle (``gpu_bundle.py --init-from``: the loop's latest members), member i
+   starts from those weights and statistics (``--init-frz-model``), so the GPU's steps add to the loop's.
 2. The main training continues each warm-up member (``--init-model``: weights and statistics, a fresh
    learning-rate schedule) for as many steps as fit ``--budget-s`` at the measured speed, so the learning rate
    decays over the steps that really run (a killed run would leave it high).
@@ -66,9 +68,13 @@ sys.exit(main())
 """
 
 
+SHIM_PATH = Path("/tmp/thioglass-dp-shim.py")
+
+
 def dp(args: list[str], cwd: Path, log: str) -> subprocess.Popen:
-    shim = cwd.parent / "dp_shim.py"
-    shim.write_text(SHIM)
+    if not SHIM_PATH.exists():
+        SHIM_PATH.write_text(SHIM)
+    shim = SHIM_PATH
     handle = open(cwd / log, "w")
     return subprocess.Popen([sys.executable, str(shim), *args], cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
 
@@ -105,7 +111,11 @@ def stage(bundle: Path, work: Path, name: str, steps: int, init: str | None) -> 
             if key in doc["training"]:
                 doc["training"][key]["systems"] = [str((work / s).resolve()) for s in doc["training"][key]["systems"]]
         (member / "input.json").write_text(json.dumps(doc, indent=1))
-        extra = ["--init-model", str((member.parent / init / "model.ckpt.pt").resolve())] if init else []
+        start = bundle / doc_path.name.replace("input", "init").replace(".json", ".pth")
+        if init:
+            extra = ["--init-model", str((member.parent / init / "model.ckpt.pt").resolve())]
+        else:  # a loop member's weights when the bundle carries them (gpu_bundle.py --init-from)
+            extra = ["--init-frz-model", str(start.resolve())] if start.exists() else []
         procs.append(dp(["--pt", "train", "input.json", *extra], member, "train.log"))
     return procs
 
@@ -117,6 +127,10 @@ def train(args: argparse.Namespace, report: dict) -> None:
         tar.extractall(work, filter="data")
     report["unpacked_s"] = time.time() - start
     t0 = time.time()
+    starts = sorted(args.bundle.glob("init-*.dp"))  # TensorFlow-trained members, as PyTorch models
+    run_all([dp(["convert-backend", p.name, p.with_suffix(".pth").name], p.parent, f"{p.stem}-convert.log")
+             for p in starts], "conversion of the starting members")
+    report["init_members"] = len(starts)
     run_all(stage(args.bundle, work, "warm", args.warm_steps, None), "warm-up")
     members = sorted(work.glob("member-*"))
     per_step = max(seconds_per_step(m / "warm") for m in members)
@@ -133,12 +147,14 @@ def train(args: argparse.Namespace, report: dict) -> None:
         report[member.name] = {"seconds_per_step": seconds_per_step(member / "main")}
 
 
-def archive(work: Path, out: Path, report: dict) -> None:
+def archive(work: Path, bundle: Path, out: Path, report: dict) -> None:
     """Everything worth bringing back, in one file (the device returns at most 8)."""
     (work / "report.json").write_text(json.dumps(report, indent=1))
     out.mkdir(parents=True, exist_ok=True)
     with tarfile.open(out / "members.tar.gz", "w:gz") as tar:
         tar.add(work / "report.json", "report.json")
+        for log in sorted(bundle.glob("init-*-convert.log")):
+            tar.add(log, log.name)
         for member in sorted(work.glob("member-*")):
             for part in ("warm", "main"):
                 for name in ("frozen_model.dp", "lcurve.out", "input.json", "train.log", "freeze.log", "convert.log"):
@@ -163,7 +179,7 @@ def main() -> None:
     except StageFailed as err:
         report["error"] = str(err)
     report["total_s"] = time.time() - start
-    archive(args.work, args.out, report)
+    archive(args.work, args.bundle, args.out, report)
     print(json.dumps(report, indent=1))
     if "error" in report:
         raise SystemExit(report["error"])
