@@ -72,7 +72,7 @@ SHIM_PATH = Path("/tmp/thioglass-dp-shim.py")
 
 
 def dp(args: list[str], cwd: Path, log: str) -> subprocess.Popen:
-    if not SHIM_PATH.exists():
+    if not SHIM_PATH.exists() or SHIM_PATH.read_text() != SHIM:  # written once; a stale one is replaced
         SHIM_PATH.write_text(SHIM)
     shim = SHIM_PATH
     handle = open(cwd / log, "w")

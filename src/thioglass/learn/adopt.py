@@ -74,7 +74,7 @@ def mismatch(expected: dict, found: dict) -> str | None:
 
     def value(section: dict, key: str, default):
         got = section.get(key, default)
-        return ALIASES.get(got, got) if key == "type" else got
+        return list(got) if isinstance(got, (list, tuple)) else ALIASES.get(got, got) if key == "type" else got
 
     if list(found.get("type_map", [])) != list(expected["type_map"]):
         return f"type_map: {expected['type_map']} here, {found.get('type_map')} in the model"
@@ -82,7 +82,7 @@ def mismatch(expected: dict, found: dict) -> str | None:
         want, got = expected.get(part, {}), found.get(part, {})
         for key, default in keys.items():
             a, b = value(want, key, default), value(got, key, default)
-            if (list(a) if isinstance(a, (list, tuple)) else a) != (list(b) if isinstance(b, (list, tuple)) else b):
+            if a != b:
                 return f"{part}.{key}: {a} here, {b} in the model"
     return None
 
